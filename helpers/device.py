@@ -1,0 +1,344 @@
+"""What CPU is this, which Intel libraries are importable, and which quantization settings fit it.
+
+Light at import (stdlib + psutil). ``torch``, ``openvino`` and IPEX are imported lazily inside
+:func:`detect`; a missing or broken library is recorded in the report instead of raising.
+
+``python -m helpers.device`` prints the full report with the recommendation and its reasons.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import platform
+import warnings
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import psutil
+
+#: ``/proc/cpuinfo`` flags that decide the kernels ITREX/IPEX/OpenVINO can use.
+ISA_FLAGS: tuple[str, ...] = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+    "amx_tile",
+)
+
+#: Short labels for :func:`summary_line`, in display order.
+_ISA_LABELS: dict[str, str] = {
+    "avx2": "AVX2",
+    "avx512f": "AVX512F",
+    "avx512_vnni": "AVX512-VNNI",
+    "avx_vnni": "AVX-VNNI",
+    "avx512_bf16": "AVX512-BF16",
+    "amx_bf16": "AMX-BF16",
+    "amx_int8": "AMX-INT8",
+}
+
+#: Weight dtype suggested for the seed ``WeightOnlyQuantConfig`` (4-bit symmetric integer, full range).
+DEFAULT_WEIGHT_DTYPE = "int4_fullrange"
+
+_GIB = 2**30
+
+
+def _parse_blocks(text: str) -> list[dict[str, str]]:
+    """Split ``/proc/cpuinfo`` text into one ``{key: value}`` dict per logical CPU."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            current[key.strip()] = value.strip()
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """CPU model, core counts, memory and the ISA flags relevant to quantized inference."""
+
+    model_name: str
+    vendor: str
+    physical_cores: int
+    logical_cores: int
+    memory_gib: float
+    avx2: bool = False
+    avx512f: bool = False
+    avx512_vnni: bool = False
+    avx_vnni: bool = False
+    avx512_bf16: bool = False
+    amx_bf16: bool = False
+    amx_int8: bool = False
+    amx_tile: bool = False
+
+    @classmethod
+    def from_cpuinfo_text(cls, text: str, mem_bytes: int | None = None) -> CpuInfo:
+        """Build from ``/proc/cpuinfo`` text; ``mem_bytes`` defaults to this machine's total RAM."""
+        blocks = [b for b in _parse_blocks(text) if "processor" in b]
+        first = blocks[0] if blocks else {}
+        flags = set(first.get("flags", "").split())
+        logical = len(blocks) or psutil.cpu_count(logical=True) or os.cpu_count() or 1
+        pairs = {(b["physical id"], b["core id"]) for b in blocks if "physical id" in b and "core id" in b}
+        physical = len(pairs) or psutil.cpu_count(logical=False) or os.cpu_count() or 1
+        if mem_bytes is None:
+            mem_bytes = psutil.virtual_memory().total
+        return cls(
+            model_name=first.get("model name") or platform.processor() or "unknown CPU",
+            vendor=first.get("vendor_id", "unknown"),
+            physical_cores=physical,
+            logical_cores=max(logical, physical),
+            memory_gib=round(mem_bytes / _GIB, 1),
+            **{name: name in flags for name in ISA_FLAGS},
+        )
+
+    @classmethod
+    def from_host(cls, path: str | Path = "/proc/cpuinfo") -> CpuInfo:
+        """Read this machine's CPU; works (without ISA flags) where ``/proc/cpuinfo`` is missing."""
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        return cls.from_cpuinfo_text(text)
+
+    @property
+    def has_vnni(self) -> bool:
+        """True with AVX512-VNNI or AVX-VNNI (int8 dot products)."""
+        return self.avx512_vnni or self.avx_vnni
+
+    @property
+    def has_amx(self) -> bool:
+        """True when any AMX flag is present."""
+        return self.amx_tile or self.amx_bf16 or self.amx_int8
+
+    @property
+    def has_bf16(self) -> bool:
+        """True where bf16 compute runs natively (AVX512-BF16 or AMX-BF16)."""
+        return self.avx512_bf16 or self.amx_bf16
+
+    @property
+    def has_int8(self) -> bool:
+        """True where int8 compute runs natively (VNNI or AMX-INT8)."""
+        return self.has_vnni or self.amx_int8
+
+    def isa_flags(self) -> dict[str, bool]:
+        """The ISA flags as ``{flag: present}``, in :data:`ISA_FLAGS` order."""
+        return {name: getattr(self, name) for name in ISA_FLAGS}
+
+
+@dataclass
+class DeviceReport:
+    """The CPU plus what the installed Intel/PyTorch libraries report; ``None`` means not importable."""
+
+    cpu: CpuInfo
+    torch_version: str | None = None
+    torch_threads: int | None = None
+    openvino_version: str | None = None
+    openvino_devices: list[str] = field(default_factory=list)
+    openvino_cpu_capabilities: list[str] = field(default_factory=list)
+    ipex_version: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def openvino_available(self) -> bool:
+        """True when ``openvino`` imported and a ``Core`` could be created."""
+        return self.openvino_version is not None
+
+
+@dataclass
+class Recommendation:
+    """Backend, dtypes and thread count suggested for a CPU, with one reason per choice."""
+
+    backend: str
+    compute_dtype: str
+    weight_dtype: str
+    num_threads: int
+    reasons: list[str] = field(default_factory=list)
+
+
+def _error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _probe_torch(report: DeviceReport) -> None:
+    try:
+        import torch
+
+        report.torch_version = str(torch.__version__)
+        report.torch_threads = int(torch.get_num_threads())
+    except Exception as exc:  # noqa: BLE001 - any failure just means "no torch"
+        report.notes.append(f"torch not usable ({_error(exc)})")
+
+
+def _probe_openvino(report: DeviceReport) -> None:
+    try:
+        import openvino
+
+        core_cls = getattr(openvino, "Core", None)
+        if core_cls is None:
+            from openvino.runtime import Core as core_cls
+        core = core_cls()
+        version = getattr(openvino, "__version__", None)
+        if version is None:
+            from openvino.runtime import get_version
+
+            version = get_version()
+        report.openvino_version = str(version)
+        report.openvino_devices = [str(d) for d in core.available_devices]
+    except Exception as exc:  # noqa: BLE001
+        report.notes.append(f"OpenVINO not usable ({_error(exc)})")
+        return
+    if "CPU" in report.openvino_devices:
+        try:
+            caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+            report.openvino_cpu_capabilities = [str(c) for c in caps]
+        except Exception as exc:  # noqa: BLE001
+            report.notes.append(f"OpenVINO CPU capabilities unreadable ({_error(exc)})")
+
+
+def _probe_ipex(report: DeviceReport) -> None:
+    sink = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            warnings.simplefilter("ignore")
+            import intel_extension_for_pytorch as ipex
+
+        report.ipex_version = str(getattr(ipex, "__version__", "unknown"))
+    except Exception as exc:  # noqa: BLE001 - IPEX fails on mismatched torch builds; not fatal
+        report.notes.append(f"IPEX not usable ({_error(exc)})")
+
+
+def detect() -> DeviceReport:
+    """Probe this machine: CPU, torch (version, threads), OpenVINO (devices, CPU capabilities), IPEX."""
+    report = DeviceReport(cpu=CpuInfo.from_host())
+    _probe_torch(report)
+    _probe_openvino(report)
+    if report.torch_version is not None:
+        _probe_ipex(report)
+    else:
+        report.notes.append("IPEX not probed (needs torch)")
+    return report
+
+
+def supported_compute_dtypes(cpu: CpuInfo) -> list[str]:
+    """Compute dtypes with native kernels here: fp32 always, bf16 with AVX512-BF16/AMX-BF16, int8 with VNNI/AMX-INT8."""
+    dtypes = ["fp32"]
+    if cpu.has_bf16:
+        dtypes.append("bf16")
+    if cpu.has_int8:
+        dtypes.append("int8")
+    return dtypes
+
+
+def _present(cpu: CpuInfo, names: tuple[str, ...]) -> str:
+    return "/".join(_ISA_LABELS[n] for n in names if getattr(cpu, n))
+
+
+def recommend(cpu: CpuInfo, openvino_available: bool = False) -> Recommendation:
+    """Suggest backend, compute/weight dtypes and threads for ``cpu`` (pure: pass ``openvino_available`` in)."""
+    reasons: list[str] = []
+    if openvino_available:
+        backend = "openvino"
+        reasons.append("backend openvino: OpenVINO is importable and its CPU plugin is the fast path on Intel CPUs")
+    else:
+        backend = "torch"
+        reasons.append("backend torch: OpenVINO is not importable, so use the ITREX/IPEX (PyTorch) seed path")
+
+    if cpu.has_int8:
+        compute = "int8"
+        found = _present(cpu, ("avx512_vnni", "avx_vnni", "amx_int8"))
+        reasons.append(f"compute_dtype int8: {found} gives native int8 dot products, the fastest WOQ kernels")
+    elif cpu.has_bf16:
+        compute = "bf16"
+        found = _present(cpu, ("avx512_bf16", "amx_bf16"))
+        reasons.append(f"compute_dtype bf16: {found} present but no VNNI/AMX-INT8 for int8 compute")
+    else:
+        compute = "fp32"
+        reasons.append("compute_dtype fp32: no VNNI/AMX-INT8 (int8) and no AVX512-BF16/AMX-BF16 (bf16) on this CPU")
+
+    reasons.append(
+        f"weight_dtype {DEFAULT_WEIGHT_DTYPE}: 4-bit integer weights cut memory traffic (the LLM decode bottleneck) "
+        "and work with every compute dtype"
+    )
+    threads = max(1, cpu.physical_cores)
+    smt = (
+        f"the other {cpu.logical_cores - threads} logical CPUs are hyperthreads sharing those cores' vector units"
+        if cpu.logical_cores > threads
+        else "no hyperthreads"
+    )
+    reasons.append(f"num_threads {threads}: one per physical core; {smt}")
+    return Recommendation(
+        backend=backend, compute_dtype=compute, weight_dtype=DEFAULT_WEIGHT_DTYPE, num_threads=threads, reasons=reasons
+    )
+
+
+def _isa_summary(cpu: CpuInfo) -> str:
+    tokens = [label for name, label in _ISA_LABELS.items() if getattr(cpu, name)]
+    missing = [label for ok, label in ((cpu.avx512f, "AVX-512"), (cpu.has_amx, "AMX")) if not ok]
+    text = " ".join(tokens) or "no AVX2"
+    return f"{text} (no {', no '.join(missing)})" if missing else text
+
+
+def summary_line(report: DeviceReport) -> str:
+    """One line with CPU, cores, memory, ISA, torch/IPEX and OpenVINO devices; notebooks print it first."""
+    cpu = report.cpu
+    parts = [
+        f"CPU: {cpu.model_name}",
+        f"{cpu.physical_cores} physical / {cpu.logical_cores} logical cores",
+        f"{cpu.memory_gib:.1f} GiB",
+        _isa_summary(cpu),
+        f"torch {report.torch_version} x{report.torch_threads} threads" if report.torch_version else "torch: missing",
+        f"IPEX {report.ipex_version}" if report.ipex_version else "IPEX: missing",
+        f"OpenVINO: {', '.join(report.openvino_devices) or 'no devices'}"
+        if report.openvino_available
+        else "OpenVINO: missing",
+    ]
+    return " | ".join(parts)
+
+
+def report_text(report: DeviceReport, rec: Recommendation | None = None) -> str:
+    """Multi-line report: CPU facts, libraries, supported dtypes, then the recommendation with reasons."""
+    cpu = report.cpu
+    rec = rec or recommend(cpu, openvino_available=report.openvino_available)
+    flags = " ".join(f"{name}={'yes' if ok else 'no'}" for name, ok in cpu.isa_flags().items())
+    ov = "not available"
+    if report.openvino_available:
+        ov = f"{report.openvino_version}; devices: {', '.join(report.openvino_devices) or 'none'}"
+        if report.openvino_cpu_capabilities:
+            ov += f"; CPU capabilities: {' '.join(report.openvino_cpu_capabilities)}"
+    torch_text = f"{report.torch_version} ({report.torch_threads} threads)" if report.torch_version else "not available"
+    lines = [
+        summary_line(report),
+        "",
+        f"CPU            : {cpu.model_name} ({cpu.vendor})",
+        f"Cores          : {cpu.physical_cores} physical / {cpu.logical_cores} logical",
+        f"Memory         : {cpu.memory_gib:.1f} GiB",
+        f"ISA flags      : {flags}",
+        f"torch          : {torch_text}",
+        f"IPEX           : {report.ipex_version or 'not available'}",
+        f"OpenVINO       : {ov}",
+        f"Compute dtypes : {', '.join(supported_compute_dtypes(cpu))}",
+        "",
+        "Recommendation",
+    ]
+    lines += [f"  {f.name:<14}: {getattr(rec, f.name)}" for f in fields(rec) if f.name != "reasons"]
+    lines += ["  reasons:"] + [f"    - {r}" for r in rec.reasons]
+    if report.notes:
+        lines += ["", "Notes"] + [f"  - {n}" for n in report.notes]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report_text(detect()))

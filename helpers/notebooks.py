@@ -1,0 +1,176 @@
+"""The notebook catalogue and the runner behind ``make run`` (full defaults) and the smoke tests.
+
+Every notebook lives in ``notebooks/<name>/<name>.ipynb`` with a README beside it and a papermill
+``parameters`` cell holding its full defaults. ``smoke`` parameters below make it run in seconds.
+
+    python -m helpers.notebooks run --mode full     # execute all in place, export HTML + index
+    python -m helpers.notebooks run --mode smoke    # tiny run into build/smoke (used by the tests)
+    python -m helpers.notebooks list
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from helpers.settings import NOTEBOOKS_DIR, REPO_ROOT, enforce_offline
+
+BUILD_DIR = REPO_ROOT / "build"
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """One notebook of the cookbook: where it is, what it teaches, how to run it small."""
+
+    name: str
+    title: str
+    teaches: str
+    smoke: dict[str, Any] = field(default_factory=dict)
+    minutes_smoke: float = 1.0
+    minutes_full: float = 5.0
+    skip_reason: str | None = None  # set when a notebook cannot run in CI; listed by the tests
+
+    @property
+    def path(self) -> Path:
+        return NOTEBOOKS_DIR / self.name / f"{self.name}.ipynb"
+
+
+CATALOGUE: list[NotebookSpec] = [
+    NotebookSpec(
+        "00_setup_and_device",
+        "Setup and device report",
+        "What the cookbook is, your CPU's features and what to run on it, the offline models and data, "
+        "a first embedding and a first generation.",
+        smoke={"max_new_tokens": 8},
+        minutes_smoke=0.5,
+        minutes_full=1,
+    ),
+]
+
+
+def available() -> list[NotebookSpec]:
+    """The catalogue entries whose notebook file exists."""
+    return [spec for spec in CATALOGUE if spec.path.exists()]
+
+
+def get(name: str) -> NotebookSpec:
+    """A catalogue entry by name, with a clear error listing the names."""
+    for spec in CATALOGUE:
+        if spec.name == name:
+            return spec
+    raise ValueError(f"notebook={name!r} is unknown: allowed values are {[s.name for s in CATALOGUE]}")
+
+
+def execute(spec: NotebookSpec, mode: str, output_path: Path | None = None) -> Path:
+    """Execute one notebook with papermill; full mode writes outputs back into the notebook itself."""
+    import papermill as pm
+
+    if mode not in ("full", "smoke"):
+        raise ValueError(f"mode={mode!r} is invalid: allowed values are 'full', 'smoke'")
+    enforce_offline()
+    if output_path is None:
+        output_path = spec.path if mode == "full" else BUILD_DIR / "smoke" / spec.path.name
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    params = dict(spec.smoke) if mode == "smoke" else {}
+    pm.execute_notebook(
+        str(spec.path),
+        str(output_path),
+        parameters=params,
+        cwd=str(spec.path.parent),
+        kernel_name="python3",
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+    )
+    _strip_volatile_metadata(output_path)
+    return output_path
+
+
+def _strip_volatile_metadata(path: Path) -> None:
+    """Drop papermill's per-cell timestamps so committed notebooks change only when outputs change."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        pm_meta = cell.metadata.get("papermill")
+        if pm_meta is not None:
+            for key in ("start_time", "end_time", "duration"):
+                pm_meta.pop(key, None)
+    if "papermill" in nb.metadata:
+        for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
+            nb.metadata.papermill.pop(key, None)
+    nbformat.write(nb, path)
+
+
+def export_html(notebook: Path, html_dir: Path) -> Path:
+    """Export an executed notebook to a standalone HTML page (for readers without Jupyter)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    html_dir.mkdir(parents=True, exist_ok=True)
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    target = html_dir / f"{notebook.stem}.html"
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def write_index(html_dir: Path, runs: list[tuple[NotebookSpec, float]]) -> Path:
+    """An index page linking every exported notebook with what it teaches and how long it took."""
+    items = "\n".join(
+        f'<li><a href="{spec.name}.html">{html.escape(spec.title)}</a> ({seconds / 60:.1f} min): '
+        f"{html.escape(spec.teaches)}</li>"
+        for spec, seconds in runs
+    )
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>Cookbook notebooks</title></head><body>"
+    page += f"<h1>Quantized LLMs on Intel CPUs with LangChain: executed notebooks</h1><ul>{items}</ul></body></html>"
+    index = html_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+def run_all(mode: str, names: list[str] | None = None) -> list[tuple[NotebookSpec, float]]:
+    """Execute the selected notebooks in order; full mode also exports HTML and an index."""
+    from tqdm.auto import tqdm
+
+    specs = [get(n) for n in names] if names else available()
+    runs: list[tuple[NotebookSpec, float]] = []
+    html_dir = BUILD_DIR / "html"
+    for spec in tqdm(specs, desc=f"notebooks ({mode})", unit="nb"):
+        start = time.perf_counter()
+        out = execute(spec, mode)
+        runs.append((spec, time.perf_counter() - start))
+        if mode == "full":
+            export_html(out, html_dir)
+    if mode == "full":
+        index = write_index(html_dir, runs)
+        print(f"\nHTML export: {index}")
+    print("\nNotebooks executed:")
+    for spec, seconds in runs:
+        print(f"  {spec.name:45s} {seconds:7.1f} s")
+    print(f"Results files: {REPO_ROOT / 'results'}; plots are inside the executed notebooks.")
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute notebooks")
+    run.add_argument("--mode", choices=["full", "smoke"], default="full")
+    run.add_argument("names", nargs="*", help="notebook names (default: all)")
+    sub.add_parser("list", help="list the notebooks")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for spec in CATALOGUE:
+            print(f"{spec.name:45s} smoke ~{spec.minutes_smoke} min, full ~{spec.minutes_full} min  {spec.title}")
+        return 0
+    run_all(args.mode, args.names or None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Plots the cookbook shares: quality-vs-cost scatter with the Pareto front marked, and bar charts of speed-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def pareto_mask(cost: Sequence[float], quality: Sequence[float], *, higher_quality_is_better: bool = True) -> np.ndarray:
+    """True for points no other point beats on both axes (lower cost, better quality)."""
+    cost_arr = np.asarray(cost, dtype=float)
+    qual = np.asarray(quality, dtype=float)
+    if not higher_quality_is_better:
+        qual = -qual
+    mask = np.ones(len(cost_arr), dtype=bool)
+    for i in range(len(cost_arr)):
+        better_or_equal = (cost_arr <= cost_arr[i]) & (qual >= qual[i])
+        strictly = (cost_arr < cost_arr[i]) | (qual > qual[i])
+        if np.any(better_or_equal & strictly):
+            mask[i] = False
+    return mask
+
+
+def pareto_scatter(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    label: str,
+    higher_y_is_better: bool = True,
+    lower_x_is_better: bool = True,
+    color_by: str | None = None,
+    marker_by: str | None = None,
+    title: str = "",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    logx: bool = False,
+    ax=None,
+):
+    """Scatter ``y`` against ``x``, one point per row, labelled, with the Pareto front drawn as a step line.
+
+    Returns the matplotlib Axes. Rows with missing x or y are skipped.
+    """
+    import matplotlib.pyplot as plt
+
+    data = df.dropna(subset=[x, y]).reset_index(drop=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5))
+    cost = data[x] if lower_x_is_better else -data[x]
+    front = pareto_mask(cost, data[y], higher_quality_is_better=higher_y_is_better)
+    colors = _category_map(data[color_by] if color_by else None, plt.get_cmap("tab10").colors)
+    markers = _category_map(data[marker_by] if marker_by else None, ["o", "s", "^", "D", "v", "P", "X", "*"])
+    for i, row in data.iterrows():
+        ax.scatter(
+            row[x],
+            row[y],
+            s=90 if front[i] else 45,
+            color=colors.get(row[color_by], "C0") if color_by else "C0",
+            marker=markers.get(row[marker_by], "o") if marker_by else "o",
+            edgecolors="black" if front[i] else "none",
+            zorder=3,
+        )
+        ax.annotate(str(row[label]), (row[x], row[y]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    front_pts = data[front].sort_values(x)
+    ax.plot(front_pts[x], front_pts[y], "--", color="grey", drawstyle="steps-post", label="Pareto front", zorder=2)
+    for name, handle in _legend_handles(colors, markers, plt):
+        ax.plot([], [], handle[0], color=handle[1], label=name, linestyle="none")
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def _category_map(values, palette) -> dict:
+    if values is None:
+        return {}
+    return {value: palette[i % len(palette)] for i, value in enumerate(sorted(set(values), key=str))}
+
+
+def _legend_handles(colors: dict, markers: dict, plt) -> list[tuple[str, tuple[str, str]]]:
+    handles = [(str(name), ("o", color)) for name, color in colors.items()]
+    handles += [(str(name), (marker, "grey")) for name, marker in markers.items()]
+    return handles
+
+
+def speedup_bars(df: pd.DataFrame, *, label: str, value: str, baseline_label: str, title: str = "", ax=None):
+    """Horizontal bars of ``value`` relative to the row whose ``label`` is ``baseline_label`` (ratios, one run)."""
+    import matplotlib.pyplot as plt
+
+    base = df.loc[df[label] == baseline_label, value]
+    if base.empty:
+        raise ValueError(f"baseline_label={baseline_label!r} not found: allowed values are {sorted(df[label])}")
+    ratios = df[value] / float(base.iloc[0])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.45 * len(df) + 1))
+    ax.barh(df[label].astype(str), ratios, color=["grey" if lbl == baseline_label else "C0" for lbl in df[label]])
+    for i, ratio in enumerate(ratios):
+        ax.text(ratio, i, f" {ratio:.2f}x", va="center", fontsize=8)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"{value} relative to {baseline_label}")
+    ax.set_title(title)
+    ax.invert_yaxis()
+    return ax

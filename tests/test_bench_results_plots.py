@@ -1,0 +1,58 @@
+import json
+
+import pandas as pd
+import pytest
+
+from helpers import bench, plots
+from helpers.results import ResultsStore
+
+
+def test_time_call_counts_warmup_and_iterations():
+    calls = []
+    stats = bench.time_call(lambda: calls.append(1), warmup=2, iterations=5)
+    assert len(calls) == 7 and stats.iterations == 5 and stats.warmup == 2
+    assert stats.median >= 0 and stats.p90 >= stats.median - 1e-12
+    assert set(stats.as_dict("x_")) == {"x_median_s", "x_p90_s", "x_min_s", "x_iterations"}
+
+
+@pytest.mark.parametrize("kwargs", [{"iterations": 0}, {"warmup": -1}])
+def test_time_call_rejects_bad_counts(kwargs):
+    with pytest.raises(ValueError, match="allowed values"):
+        bench.time_call(lambda: None, **kwargs)
+
+
+def test_machine_load_and_rss():
+    load = bench.machine_load(0.05)
+    assert 0 <= load.cpu_idle_percent <= 100
+    assert bench.peak_rss_mb() > 0 and bench.current_rss_mb() > 0
+
+
+def test_results_store_resume_and_atomicity(tmp_path):
+    store = ResultsStore(tmp_path / "r.jsonl")
+    store.append({"key": "a", "v": 1})
+    store.append({"key": "b", "v": 2})
+    store.append({"key": "a", "v": 3})
+    assert store.done_keys() == {"a", "b"}
+    assert store.latest()["a"]["v"] == 3
+    assert [json.loads(line)["key"] for line in (tmp_path / "r.jsonl").read_text().splitlines()] == ["a", "b", "a"]
+    assert not list(tmp_path.glob(".*.tmp"))  # no temp file left behind
+    with pytest.raises(ValueError, match="key"):
+        store.append({"v": 1})
+    assert len(store.to_frame()) == 2
+
+
+def test_pareto_mask():
+    cost = [1, 2, 3, 2]
+    quality = [0.5, 0.9, 0.95, 0.4]
+    assert plots.pareto_mask(cost, quality).tolist() == [True, True, True, False]
+    assert plots.pareto_mask([1, 2], [5.0, 4.0], higher_quality_is_better=False).tolist() == [True, True]
+
+
+def test_pareto_scatter_and_speedup_bars_draw():
+    df = pd.DataFrame({"name": ["fp32", "int8"], "lat": [2.0, 1.0], "acc": [0.9, 0.89], "dtype": ["fp32", "int8"]})
+    ax = plots.pareto_scatter(df, x="lat", y="acc", label="name", color_by="dtype")
+    assert ax.get_xlabel() == "lat"
+    ax2 = plots.speedup_bars(df, label="name", value="lat", baseline_label="fp32")
+    assert len(ax2.patches) == 2
+    with pytest.raises(ValueError, match="allowed values"):
+        plots.speedup_bars(df, label="name", value="lat", baseline_label="nope")
