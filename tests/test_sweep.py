@@ -1,0 +1,102 @@
+import pytest
+
+from helpers import sweep
+from helpers.results import ResultsStore
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL / Ctrl-C half-way through a sweep."""
+
+
+def fake_evaluate(calls):
+    def evaluate(point):
+        calls.append(point.key)
+        return {"perplexity": 10.0 + len(calls), "decode_ms_per_token": 5.0}
+
+    return evaluate
+
+
+def test_grid_points_are_deterministic_and_keys_unique():
+    points = sweep.get_grid("full").points()
+    assert points == sweep.get_grid("full").points()
+    assert len({p.key for p in points}) == len(points)
+    assert points[0].key == "torch/fp32"
+
+
+def test_unknown_grid_and_backend_are_refused_with_allowed_values():
+    with pytest.raises(ValueError, match="allowed values are smoke"):
+        sweep.get_grid("huge")
+    with pytest.raises(ValueError, match="allowed values are torch, itrex, openvino"):
+        sweep.SweepPoint("cuda", "nf4")
+
+
+def test_resume_after_kill_loses_nothing_and_recomputes_nothing(tmp_path):
+    store = ResultsStore(tmp_path / "sweep.jsonl")
+    points = sweep.get_grid("dtypes").points()
+    calls: list[str] = []
+    inner = fake_evaluate(calls)
+
+    def dies_on_fourth(point):
+        if len(calls) == 3:
+            raise Killed()
+        return inner(point)
+
+    with pytest.raises(Killed):
+        sweep.run_sweep(points, store, dies_on_fourth, progress=False)
+    finished = store.done_keys()
+    assert finished == {p.key for p in points[:3]}
+    first_rows = {k: dict(v) for k, v in store.latest().items()}
+
+    calls.clear()
+    sweep.run_sweep(points, store, fake_evaluate(calls), progress=False)
+    assert calls == [p.key for p in points[3:]]  # nothing finished was recomputed
+    assert store.done_keys() == {p.key for p in points}
+    for key, row in first_rows.items():  # nothing finished was lost or changed
+        assert store.latest()[key] == row
+
+
+def test_unsupported_points_carry_a_reason_and_failures_are_recorded(tmp_path):
+    store = ResultsStore(tmp_path / "s.jsonl")
+    points = [sweep.SweepPoint("torch", "fp32"), sweep.SweepPoint("openvino", "fp4_e2m1")]
+
+    def reason(point):
+        return "fp4_e2m1 has no OpenVINO 2024.2 equivalent" if point.weight_dtype == "fp4_e2m1" else None
+
+    def boom(point):
+        raise RuntimeError("out of memory")
+
+    rows = sweep.run_sweep(points, store, boom, unsupported_reason=reason, progress=False)
+    by_key = {r["key"]: r for r in rows}
+    assert by_key[points[1].key]["status"] == "unsupported"
+    assert "no OpenVINO" in by_key[points[1].key]["reason"]
+    assert by_key["torch/fp32"]["status"] == "failed"
+    assert "out of memory" in by_key["torch/fp32"]["reason"]
+
+
+def _ray_evaluate(point):
+    return {"perplexity": 12.0, "decode_ms_per_token": 4.0}
+
+
+@pytest.mark.slow
+def test_ray_sweep_on_local_single_node_cluster(tmp_path):
+    ray = pytest.importorskip("ray", reason="optional extra: pip install -r requirements-distributed.txt")
+    store = ResultsStore(tmp_path / "ray.jsonl")
+    points = sweep.get_grid("smoke").points()
+    store.append({"key": points[0].key, "status": "ok", "perplexity": 1.0})  # already finished: must be skipped
+    try:
+        import sys
+
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the test module is not on workers' path
+        ray.init(
+            num_cpus=2,
+            _node_ip_address="127.0.0.1",  # keep the local cluster on loopback
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+        rows = sweep.run_sweep_ray(points, store, _ray_evaluate, num_threads=1)
+    finally:
+        ray.shutdown()
+    assert {r["key"] for r in rows} == {p.key for p in points[1:]}
+    assert store.done_keys() == {p.key for p in points}
+    assert store.latest()[points[0].key]["perplexity"] == 1.0
