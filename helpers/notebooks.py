@@ -126,7 +126,7 @@ def write_index(html_dir: Path, runs: list[tuple[NotebookSpec, float]]) -> Path:
         f"{html.escape(spec.teaches)}</li>"
         for spec, seconds in runs
     )
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>Cookbook notebooks</title></head><body>"
+    page = "<!doctype html><html><head><meta charset='utf-8'><title>Cookbook notebooks</title></head><body>"
     page += f"<h1>Quantized LLMs on Intel CPUs with LangChain: executed notebooks</h1><ul>{items}</ul></body></html>"
     index = html_dir / "index.html"
     index.write_text(page, encoding="utf-8")

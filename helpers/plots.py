@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 
-def pareto_mask(cost: Sequence[float], quality: Sequence[float], *, higher_quality_is_better: bool = True) -> np.ndarray:
+def pareto_mask(
+    cost: Sequence[float], quality: Sequence[float], *, higher_quality_is_better: bool = True
+) -> np.ndarray:
     """True for points no other point beats on both axes (lower cost, better quality)."""
     cost_arr = np.asarray(cost, dtype=float)
     qual = np.asarray(quality, dtype=float)

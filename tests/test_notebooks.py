@@ -41,5 +41,11 @@ def test_notebook_runs_with_smoke_parameters(spec):
         pytest.skip(spec.skip_reason)
     out = notebooks.execute(spec, "smoke")
     nb = json.loads(out.read_text())
-    errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors
