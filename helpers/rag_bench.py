@@ -1,0 +1,173 @@
+"""Embedder benchmark for the RAG chapter: quality, agreement with fp32, speed, size and memory per embedder.
+
+Each embedder runs in a fresh process (clean peak RSS, and IPEX / ITREX / OpenVINO never share one process),
+one results row per embedder appended to a resumable results file.
+
+    python -m helpers.rag_bench --out results/rag/embedders.jsonl            # full: whole corpus, all questions
+    python -m helpers.rag_bench --smoke --out /tmp/rag_smoke.jsonl           # seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers.results import ResultsStore
+from helpers.settings import results_dir
+
+BASELINE = "hf-fp32"
+
+
+@dataclass(frozen=True)
+class EmbedBenchConfig:
+    """What one embedder run measures. Defaults are the full run; :data:`SMOKE` is the seconds-long one."""
+
+    num_threads: int = 2
+    max_docs: int | None = None  # None: the whole corpus
+    n_queries: int | None = None  # None: every FAQ question
+    chunk_size: int = 1000
+    chunk_overlap: int = 100
+    throughput_texts: int = 256  # chunks encoded per throughput measurement
+    warmup: int = 1
+    iterations: int = 5
+    agreement_texts: int = 200
+    calibration_texts: int = 300
+
+    @property
+    def tag(self) -> str:
+        """Short id of the settings, part of each row's key so different settings never mix."""
+        return f"t{self.num_threads}-d{self.max_docs}-q{self.n_queries}-n{self.throughput_texts}-i{self.iterations}"
+
+
+SMOKE = EmbedBenchConfig(
+    max_docs=3, n_queries=12, throughput_texts=32, iterations=2, agreement_texts=16, calibration_texts=16
+)
+
+
+def _reference_path(out: Path, cfg: EmbedBenchConfig) -> Path:
+    return out.parent / f"{out.stem}.{BASELINE}.{cfg.tag}.npy"
+
+
+def measure_embedder(name: str, cfg: EmbedBenchConfig, reference_file: str) -> dict[str, Any]:
+    """Build one embedder and measure it (runs inside a worker process)."""
+    from helpers import bench, data, embedders, metrics, rag, settings
+
+    settings.enforce_offline()
+    settings.set_threads(cfg.num_threads)
+    spec = embedders.EMBEDDERS[name]
+    calib = data.calibration_texts(cfg.calibration_texts) if spec.needs_calibration else None
+    start = time.perf_counter()
+    emb = embedders.build_embedder(name, num_threads=cfg.num_threads, calibration_texts=calib)
+    build_seconds = time.perf_counter() - start
+
+    chunks = rag.split_documents(data.load_docs(limit=cfg.max_docs), cfg.chunk_size, cfg.chunk_overlap)
+    texts = [c.page_content for c in chunks]
+    sample = (texts * (cfg.throughput_texts // max(len(texts), 1) + 1))[: cfg.throughput_texts]
+
+    row: dict[str, Any] = {"embedder": name, "family": spec.family, "precision": spec.precision}
+    # retrieval quality on the labelled FAQ set + query latency
+    report, _, latencies = rag.faq_retrieval_eval(emb, data.load_faq(limit=cfg.n_queries))
+    row.update(report)
+    row["query_p50_ms"] = float(np.percentile(latencies, 50) * 1000)
+    row["query_p90_ms"] = float(np.percentile(latencies, 90) * 1000)
+    # agreement with the fp32 baseline on the same chunks
+    vectors = np.asarray(emb.embed_documents(sample[: cfg.agreement_texts]), dtype=np.float32)
+    ref = Path(reference_file)
+    if name == BASELINE:
+        np.save(ref, vectors, allow_pickle=False)
+    if ref.exists():
+        row.update(metrics.cosine_agreement(np.load(ref, allow_pickle=False), vectors))
+    # throughput: batch 1 (one text per call) and batch 32 (32 texts per call)
+    for batch in (1, 32):
+        batches = [sample[i : i + batch] for i in range(0, len(sample), batch)]
+        stats = bench.time_call(
+            lambda bs=batches: [emb.embed_documents(b) for b in bs], warmup=cfg.warmup, iterations=cfg.iterations
+        )
+        row[f"texts_per_s_b{batch}"] = len(sample) / stats.median
+        row[f"texts_per_s_b{batch}_p90"] = len(sample) / stats.p90
+    # index build over the corpus chunks (embedding included)
+    _, row["index_build_s"] = rag.build_faiss(emb, chunks)
+    row["n_chunks"] = len(chunks)
+    row["build_s"] = build_seconds
+    row["model_bytes"] = embedders.model_size_bytes(name)
+    row["peak_rss_mb"] = bench.peak_rss_mb()
+    row.update(bench.environment_record(cfg.num_threads))
+    return row
+
+
+def run(
+    names: list[str] | None = None, cfg: EmbedBenchConfig = EmbedBenchConfig(), out: Path | None = None
+) -> ResultsStore:
+    """Measure each embedder not yet in the results file, each in its own process; returns the store."""
+    from tqdm.auto import tqdm
+
+    from helpers import embedders
+
+    names = names or list(embedders.EMBEDDERS)
+    for name in names:
+        embedders.check_name(name)
+    if BASELINE in names:  # the baseline goes first: the others are compared with its vectors
+        names = [BASELINE] + [n for n in names if n != BASELINE]
+    out = Path(out) if out else results_dir("rag") / "embedders.jsonl"
+    store = ResultsStore(out)
+    done = store.done_keys()
+    ctx = mp.get_context("spawn")
+    for name in tqdm(names, desc="embedders", unit="embedder"):
+        key = f"{name}/{cfg.tag}"
+        if key in done:
+            continue
+        reason = embedders.unavailable_reason(name)
+        if reason:
+            store.append({"key": key, "embedder": name, "status": "unavailable", "reason": reason, **asdict(cfg)})
+            continue
+        with ctx.Pool(1, maxtasksperchild=1) as pool:
+            try:
+                row = pool.apply(measure_embedder, (name, cfg, str(_reference_path(out, cfg))))
+                row.update(status="ok")
+            except Exception as exc:  # recorded: one broken backend must not hide the others' numbers
+                row = {"embedder": name, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+        store.append({"key": key, **row, **asdict(cfg)})
+    return store
+
+
+def results_table(store: ResultsStore, cfg: EmbedBenchConfig):
+    """The rows of one settings tag as a DataFrame with speed-ups relative to the fp32 baseline."""
+    df = store.to_frame()
+    if df.empty:
+        return df
+    df = df[df["key"].str.endswith(cfg.tag)].reset_index(drop=True)
+    ok = df["status"] == "ok"
+    if ok.any() and (df["embedder"] == BASELINE).any():
+        base = df.loc[df["embedder"] == BASELINE].iloc[0]
+        df["speedup_b32"] = df["texts_per_s_b32"] / base["texts_per_s_b32"]
+        df["speedup_b1"] = df["texts_per_s_b1"] / base["texts_per_s_b1"]
+        df["ndcg_rel_change"] = (df["ndcg@10"] - base["ndcg@10"]) / base["ndcg@10"]
+    return df
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=None, help="results file (JSON Lines), resumed if present")
+    parser.add_argument("--smoke", action="store_true", help="tiny settings (seconds)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("names", nargs="*", help="embedders (default: all)")
+    args = parser.parse_args(argv)
+    base = SMOKE if args.smoke else EmbedBenchConfig()
+    cfg = EmbedBenchConfig(**{**asdict(base), "num_threads": args.threads})
+    store = run(args.names or None, cfg, args.out)
+    table = results_table(store, cfg)
+    cols = [c for c in ("embedder", "status", "ndcg@10", "recall@1", "texts_per_s_b32", "speedup_b32") if c in table]
+    print(table[cols].to_string(index=False))
+    print(f"results: {store.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
