@@ -168,8 +168,10 @@ def _check_inputs(w: np.ndarray, dtype: str, group_size: int, scheme: str, clip_
         arr = arr.astype(np.float64)
     if dtype not in SUPPORTED_DTYPES:
         raise ValueError(f"dtype={dtype!r} is not supported: allowed values are {', '.join(SUPPORTED_DTYPES)}")
-    if isinstance(group_size, bool) or not isinstance(group_size, int | np.integer) or (
-        group_size != -1 and group_size < 1
+    if (
+        isinstance(group_size, bool)
+        or not isinstance(group_size, int | np.integer)
+        or (group_size != -1 and group_size < 1)
     ):
         raise ValueError(f"group_size={group_size!r} is not supported: allowed values are -1 or an integer >= 1")
     if scheme not in ("sym", "asym"):
