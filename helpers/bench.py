@@ -61,6 +61,13 @@ def time_call(fn: Callable[[], Any], *, warmup: int = 1, iterations: int = 5) ->
     return TimingStats(tuple(seconds), warmup)
 
 
+def memory_bandwidth_gb_s(size_mb: int = 256, iterations: int = 5) -> float:
+    """Single-thread memory read bandwidth (GB/s) from summing a large float64 array: the decode-speed ceiling."""
+    data = np.ones(size_mb * 2**20 // 8)
+    stats = time_call(lambda: float(data.sum()), warmup=1, iterations=iterations)
+    return data.nbytes / stats.median / 1e9
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
     import resource

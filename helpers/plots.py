@@ -109,3 +109,23 @@ def speedup_bars(df: pd.DataFrame, *, label: str, value: str, baseline_label: st
     ax.set_title(title)
     ax.invert_yaxis()
     return ax
+
+
+def codebooks(books: dict[str, np.ndarray], *, normalise: bool = True, ax=None):
+    """Draw each codebook's values on its own row (normalised to [-1, 1]) so their spacing can be compared."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.6 * len(books) + 1))
+    for row, values in enumerate(books.values()):
+        vals = np.asarray(values, dtype=float)
+        if normalise:
+            vals = vals / np.max(np.abs(vals))
+        ax.scatter(vals, np.full(len(vals), row), marker="|", s=300)
+        ax.text(1.05, row, f"{len(np.unique(vals))} levels", va="center", fontsize=8)
+    ax.set_yticks(range(len(books)), list(books))
+    ax.set_xlim(-1.1, 1.25)
+    ax.set_xlabel("value / max |value|")
+    ax.grid(axis="x", alpha=0.3)
+    ax.invert_yaxis()
+    return ax

@@ -361,3 +361,36 @@ def storage_bytes(
         "total": total,
         "bits_per_weight": total * 8 / n_weights,
     }
+
+
+def error_grid(
+    w: np.ndarray,
+    dtypes: tuple[str, ...] = ("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
+    group_sizes: tuple[int, ...] = (32, 64, 128, -1),
+    schemes: tuple[str, ...] = ("sym", "asym"),
+) -> list[dict[str, object]]:
+    """Reconstruction error of ``w`` for every (dtype, group size, scheme) the upstream RTN accepts.
+
+    Float codebooks are absmax-only upstream, so their ``asym`` rows are skipped rather than invented.
+    """
+    rows: list[dict[str, object]] = []
+    for dtype in dtypes:
+        for scheme in schemes:
+            if scheme == "asym" and dtype in FLOAT_CODEBOOK_DTYPES:
+                continue
+            for group in group_sizes:
+                err = reconstruction_error(w, quantize_dequantize(w, dtype, group, scheme))
+                label = "per-channel" if group == -1 else str(group)
+                rows.append({"dtype": dtype, "scheme": scheme, "group_size": label, **err})
+    return rows
+
+
+def decode_ceiling_tokens_per_s(n_weights: int, bits_per_weight: float, bandwidth_gb_s: float) -> float:
+    """Upper bound on decode speed when every weight is read once per token: bandwidth / weight bytes.
+
+    Decoding one token multiplies a vector by every weight matrix, about 2 flops per weight read, far below what
+    a CPU core computes per byte it can load, so memory bandwidth, not arithmetic, sets this ceiling.
+    """
+    if n_weights < 1 or bits_per_weight <= 0 or bandwidth_gb_s <= 0:
+        raise ValueError("n_weights, bits_per_weight and bandwidth_gb_s must all be positive")
+    return bandwidth_gb_s * 1e9 / (n_weights * bits_per_weight / 8)
