@@ -52,7 +52,7 @@ CAUSAL_LM_DIR_NAME = "smollm2-135m-instruct-fp32"
 
 MANIFEST_NAME = "cookbook_manifest.json"
 #: Bump when a build recipe changes, so existing cache folders are rebuilt.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 #: The GGUF says 8192, but transformers 4.38 Llama allocates a max_pos x max_pos causal mask: 8192 made decode
 #: about 4x slower. Every cookbook prompt fits in 2048 tokens.
 MAX_POSITION_EMBEDDINGS = 2048
@@ -184,6 +184,16 @@ def _build_lock(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _make_readable(root: Path) -> None:
+    """mkdtemp creates 0700 folders (and some writers 0600 files): give the built tree the usual umask modes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [root, *root.rglob("*")]:
+        # files hard-linked from site-packages keep their modes
+        if path.is_dir() or (not path.is_symlink() and path.stat().st_nlink < 2):
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def _build_atomically(
     name: str,
     source: Path,
@@ -210,6 +220,7 @@ def _build_atomically(
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }
             (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+            _make_readable(tmp)
             old = None
             if target.exists():
                 old = target.with_name(f".{name}.old-{os.getpid()}")
@@ -240,23 +251,42 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
+#: Files of the package folder left out of the cache copy. optimum's ``TasksManager.infer_library_from_model``
+#: calls any folder with a ``sentence_*`` file or ``config_sentence_transformers.json`` a sentence-transformers
+#: model, and optimum-intel 1.17 (``IPEXModel``, so langchain's ``QuantizedBiEncoderEmbeddings``) then fails with
+#: "transformer is not supported yet". ``modules.json`` + ``1_Pooling`` stay, so sentence-transformers still
+#: loads Transformer -> mean pooling -> Normalize.
+_EMBEDDING_SKIP = {".gitattributes", "config_sentence_transformers.json", "sentence_bert_config.json"}
+
+
 def _build_embedding(source_dir: Path, out: Path) -> dict[str, Any]:
     for item in sorted(source_dir.rglob("*")):
-        if item.is_file():
+        if item.is_file() and item.name not in _EMBEDDING_SKIP and item.name != "tokenizer_config.json":
             _link_or_copy(item, out / item.relative_to(source_dir))
+    # sentence_bert_config.json held max_seq_length (256); without it sentence-transformers takes
+    # min(max_position_embeddings, tokenizer.model_max_length), so carry 256 over as the tokenizer's limit.
+    st_config = json.loads((source_dir / "sentence_bert_config.json").read_text())
+    tokenizer_config = json.loads((source_dir / "tokenizer_config.json").read_text())
+    tokenizer_config["model_max_length"] = int(st_config.get("max_seq_length", tokenizer_config["model_max_length"]))
+    (out / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2) + "\n")
     # modules.json lists "2_Normalize", which the package does not ship; sentence-transformers 3.0 does not need
     # the folder, but older loaders look it up (and would try a hub download), so create it (it has no files).
-    modules = json.loads((out / "modules.json").read_text()) if (out / "modules.json").is_file() else []
-    for module in modules:
+    for module in json.loads((out / "modules.json").read_text()):
         if module.get("path"):
             (out / module["path"]).mkdir(parents=True, exist_ok=True)
-    return {"kind": "embedding", "notes": "files of the package's model/ folder, hard-linked or copied"}
+    return {
+        "kind": "embedding",
+        "max_seq_length": tokenizer_config["model_max_length"],
+        "notes": "package model/ folder (hard links) without the sentence_* configs that make optimum treat it as a "
+        "sentence-transformers model; tokenizer model_max_length = sentence-transformers max_seq_length",
+    }
 
 
 def embedding_model_dir(rebuild: bool = False) -> Path:
     """Plain Hugging Face folder of all-MiniLM-L6-v2 in the cache (``BertModel`` weights + tokenizer at the top
-    level, sentence-transformers modules beside them): loadable by transformers ``AutoModel``,
-    sentence-transformers and optimum-intel. Built once from the package."""
+    level, plus ``modules.json``/``1_Pooling`` so sentence-transformers still mean-pools and normalizes):
+    loadable by transformers ``AutoModel``, sentence-transformers and optimum-intel (``IPEXModel`` with
+    ``export=True``). Built once from the package."""
     source_dir = embedding_source_dir()
     expected = {
         "format": BUILD_FORMAT,
@@ -405,8 +435,9 @@ def tokenizer_from_gguf(meta: dict[str, Any]) -> Any:
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    if meta.get("tokenizer.ggml.model") != "gpt2":
-        raise ValueError(f"only byte-level BPE ('gpt2') GGUF tokenizers are supported, got {meta.get('tokenizer.ggml.model')!r}")
+    kind = meta.get("tokenizer.ggml.model")
+    if kind != "gpt2":
+        raise ValueError(f"only byte-level BPE ('gpt2') GGUF tokenizers are supported, got {kind!r}")
     tokens: list[str] = meta["tokenizer.ggml.tokens"]
     token_types: list[int] = meta.get("tokenizer.ggml.token_type", [1] * len(tokens))
     merges = [tuple(merge.split(" ", 1)) for merge in meta["tokenizer.ggml.merges"]]
@@ -426,7 +457,7 @@ def tokenizer_from_gguf(meta: dict[str, Any]) -> Any:
     else:
         raise ValueError(f"GGUF pre-tokenizer {pre!r} is not supported")
     backend.decoder = decoders.ByteLevel()
-    control = [t for t, kind in zip(tokens, token_types) if kind == _TOKEN_TYPE_CONTROL]
+    control = [t for t, t_type in zip(tokens, token_types, strict=True) if t_type == _TOKEN_TYPE_CONTROL]
     backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in control])
     bos, eos, pad = token_at("bos"), token_at("eos"), token_at("padding")
     if meta.get("tokenizer.ggml.add_bos_token", False) and bos is not None:
@@ -482,8 +513,11 @@ def _build_causal_lm(gguf_path: Path, out: Path) -> dict[str, Any]:
     config = llama_config_from_gguf(meta, has_output_weight="lm_head.weight" in state)
     if config.tie_word_embeddings:
         state["lm_head.weight"] = state["model.embed_tokens.weight"]
-    with no_init_weights():
+    with no_init_weights():  # skips random init, and with it the weight tying: tie explicitly
         model = LlamaForCausalLM(config)
+    model.tie_weights()
+    if config.tie_word_embeddings and model.lm_head.weight is not model.model.embed_tokens.weight:
+        raise RuntimeError("lm_head is not tied to embed_tokens")
     model.load_state_dict(state, strict=True)  # fails loudly on any missing/unexpected/misshaped tensor
     model = model.to(torch.float32).eval()
     model.generation_config = GenerationConfig(
