@@ -136,6 +136,10 @@ class CpuInfo:
         """The ISA flags as ``{flag: present}``, in :data:`ISA_FLAGS` order."""
         return {name: getattr(self, name) for name in ISA_FLAGS}
 
+    def present_flags(self) -> frozenset[str]:
+        """Names of the ISA flags this CPU has (``/proc/cpuinfo`` spelling, e.g. ``avx512_vnni``)."""
+        return frozenset(name for name, present in self.isa_flags().items() if present)
+
 
 @dataclass
 class DeviceReport:

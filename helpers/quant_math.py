@@ -394,3 +394,23 @@ def decode_ceiling_tokens_per_s(n_weights: int, bits_per_weight: float, bandwidt
     if n_weights < 1 or bits_per_weight <= 0 or bandwidth_gb_s <= 0:
         raise ValueError("n_weights, bits_per_weight and bandwidth_gb_s must all be positive")
     return bandwidth_gb_s * 1e9 / (n_weights * bits_per_weight / 8)
+
+
+def layers_storage(
+    shapes: list[tuple[int, int]] | tuple[tuple[int, int], ...],
+    bits: int,
+    group_size: int,
+    scale_bits: int = 32,
+    *,
+    zero_point_bits: int = 0,
+    double_quant: tuple[int, int] | None = None,
+) -> dict[str, float]:
+    """:func:`storage_bytes` summed over weight matrices of the given ``(out_features, in_features)`` shapes."""
+    parts = [
+        storage_bytes(o * i, bits, group_size, scale_bits, in_features=i, zero_point_bits=zero_point_bits,
+                      double_quant=double_quant)
+        for o, i in shapes
+    ]
+    n_weights = sum(o * i for o, i in shapes)
+    total = sum(p["total"] for p in parts)
+    return {"n_weights": n_weights, "total": total, "bits_per_weight": total * 8 / n_weights}
