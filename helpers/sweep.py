@@ -71,9 +71,10 @@ class Grid:
     algorithms: tuple[str, ...] = ("RTN",)
     compute_dtypes: tuple[str, ...] = ("fp32",)
     baseline: bool = True
+    extra: tuple[SweepPoint, ...] = ()  # hand-picked points appended after the product (duplicates dropped)
 
     def points(self) -> list[SweepPoint]:
-        """Expand the grid in a deterministic order (baseline first)."""
+        """Expand the grid in a deterministic order (baseline first, then the product, then ``extra``)."""
         points = [SweepPoint("torch", "fp32")] if self.baseline else []
         axes = (self.group_sizes, self.schemes, self.algorithms)
         for dtype, (group, scheme, algo), compute in itertools.product(
@@ -82,7 +83,20 @@ class Grid:
             points.append(SweepPoint("itrex", dtype, group, scheme, algo, compute))
         for dtype, (group, scheme, algo) in itertools.product(self.openvino_dtypes, itertools.product(*axes)):
             points.append(SweepPoint("openvino", dtype, group, scheme, algo, "auto"))
+        seen = {p.key for p in points}
+        for point in self.extra:
+            if point.key not in seen:
+                points.append(point)
+                seen.add(point.key)
         return points
+
+
+def _itrex(dtype: str, group: int = 32, scheme: str = "sym", algo: str = "RTN", compute: str = "fp32") -> SweepPoint:
+    return SweepPoint("itrex", dtype, group, scheme, algo, compute)
+
+
+def _ov(dtype: str, group: int = 32, scheme: str = "sym", algo: str = "RTN") -> SweepPoint:
+    return SweepPoint("openvino", dtype, group, scheme, algo, "auto")
 
 
 GRIDS: dict[str, Grid] = {
@@ -100,12 +114,43 @@ GRIDS: dict[str, Grid] = {
     ),
     "full": Grid(
         "full",
-        "dtypes x group size x scheme x algorithm on both backends (unsupported points recorded with reasons)",
+        "the committed run (~30 points, ~40 min on 2 cores): every dtype at g32 sym RTN on both backends, then one "
+        "axis at a time: group size, scheme, algorithm (AWQ, TEQ, GPTQ) and compute dtype, plus the g64 points the "
+        "QLoRA and NNCF comparisons need",
+        itrex_dtypes=("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
+        openvino_dtypes=("int8", "int4", "nf4"),
+        extra=(
+            # group size
+            *(_itrex(d, g) for d in ("int4_clip", "nf4", "fp4_e2m1") for g in (64, 128, -1)),
+            *(_ov(d, g) for d in ("int4", "nf4") for g in (64, 128)),
+            # scheme
+            _itrex("int4_clip", 32, "asym"),
+            _itrex("int8", 32, "asym"),
+            _ov("int4", 32, "asym"),
+            _ov("int4", 64, "asym"),
+            # algorithm
+            _itrex("int4_clip", 32, "sym", "AWQ"),
+            _itrex("int4_clip", 32, "sym", "TEQ"),
+            _itrex("int4_clip", 32, "sym", "GPTQ"),
+            _itrex("nf4", 32, "sym", "AWQ"),
+            _ov("int4", 64, "sym", "AWQ"),
+            _ov("int4", 64, "sym", "GPTQ"),
+            _ov("int4", 64, "sym", "TEQ"),
+            # compute dtype (recorded as unsupported where the CPU lacks the ISA)
+            _itrex("int4_clip", 32, "sym", "RTN", "int8"),
+            _itrex("int4_clip", 32, "sym", "RTN", "bf16"),
+            _itrex("int8", 32, "sym", "RTN", "int8"),
+        ),
+    ),
+    "large": Grid(
+        "large",
+        "the whole cartesian product for unattended runs (hours; run it with --ray on a bigger machine)",
         itrex_dtypes=("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
         openvino_dtypes=("int8", "int4", "nf4"),
         group_sizes=(32, 64, 128),
         schemes=("sym", "asym"),
         algorithms=("RTN", "AWQ", "TEQ", "GPTQ"),
+        compute_dtypes=("fp32", "bf16", "int8"),
     ),
 }
 

@@ -17,8 +17,9 @@ def fake_evaluate(calls):
 
 
 def test_grid_points_are_deterministic_and_keys_unique():
-    points = sweep.get_grid("full").points()
-    assert points == sweep.get_grid("full").points()
+    points = sweep.get_grid("large").points()
+    assert points == sweep.get_grid("large").points()
+    assert len({p.key for p in sweep.get_grid("full").points()}) == len(sweep.get_grid("full").points())
     assert len({p.key for p in points}) == len(points)
     assert points[0].key == "torch/fp32"
 

@@ -1,0 +1,233 @@
+"""What one sweep point measures: quantize the offline SmolLM2 on its backend, then accuracy, size, memory, speed.
+
+Each point runs in a fresh process (clean peak RSS; ITREX, IPEX and OpenVINO never share a process), so a crash in
+one backend is recorded as that point's failure. Used by :mod:`helpers.sweep` (CLI, local or Ray) and notebook 04.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import random
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from helpers.sweep import SweepPoint
+
+#: OpenVINO grid names -> the ITREX weight dtype whose NNCF plan they are (int4 sym/asym = int4_clip's grid).
+OV_DTYPE_TO_WOQ = {"int8": "int8", "int4": "int4_clip", "nf4": "nf4"}
+
+
+@dataclass(frozen=True)
+class EvalBudget:
+    """How much evaluation each point gets (tokens, items, iterations)."""
+
+    ppl_tokens: int = 4096  # perplexity token budget on the held-out Shakespeare text
+    ppl_window: int = 512
+    ppl_stride: int = 256
+    choice_items: int = 60  # FAQ multiple-choice items (log-likelihood of each candidate answer)
+    n_choices: int = 4
+    answer_tokens: int = 48
+    prompt_tokens: int = 256  # generation prompt length (LLM-Perf style: prompt 256, generate 64)
+    new_tokens: int = 64
+    warmup: int = 1
+    iterations: int = 5
+    calib_texts: int = 64  # AWQ / TEQ / NNCF calibration passages from the Python docs
+
+
+BUDGETS: dict[str, EvalBudget] = {
+    "full": EvalBudget(),
+    "smoke": EvalBudget(
+        ppl_tokens=192,
+        ppl_window=128,
+        ppl_stride=64,
+        choice_items=4,
+        prompt_tokens=48,
+        new_tokens=4,
+        warmup=0,
+        iterations=1,
+        calib_texts=4,
+    ),
+}
+
+
+def woq_config_for(point: SweepPoint):
+    """The :class:`~helpers.woq_config.WoqConfig` a point stands for (validated; raises ValueError with the reason)."""
+    from helpers import woq_config as wc
+
+    if point.backend == "itrex":
+        return wc.WoqConfig(
+            weight_dtype=point.weight_dtype,
+            compute_dtype=point.compute_dtype,
+            group_size=point.group_size,
+            scheme=point.scheme,
+            algorithm=point.algorithm,
+        )
+    if point.backend == "openvino":
+        if point.weight_dtype not in OV_DTYPE_TO_WOQ:
+            raise ValueError(
+                f"weight_dtype={point.weight_dtype!r} is not supported on OpenVINO/NNCF 2.11 here: allowed values are "
+                f"{', '.join(OV_DTYPE_TO_WOQ)}"
+            )
+        group = -1 if point.weight_dtype == "int8" else point.group_size  # NNCF int8 is per-channel only
+        return wc.WoqConfig(
+            weight_dtype=OV_DTYPE_TO_WOQ[point.weight_dtype],
+            group_size=group,
+            scheme=point.scheme,
+            algorithm=point.algorithm,
+        )
+    raise ValueError(f"backend={point.backend!r} has no WoqConfig")
+
+
+def unsupported_reason(point: SweepPoint) -> str | None:
+    """Why a point cannot run here (config refused, NNCF has no equivalent, CPU lacks the ISA), else None."""
+    if point.backend == "torch":
+        return None if point.weight_dtype == "fp32" else f"torch baseline is fp32 only, got {point.weight_dtype!r}"
+    from helpers import device
+    from helpers import woq_config as wc
+
+    if point.backend == "openvino" and point.algorithm in ("GPTQ", "TEQ"):
+        if point.algorithm == "TEQ":
+            return "TEQ (trainable equivalent transformation) has no NNCF 2.11 equivalent"
+        return (
+            "GPTQ exists in NNCF 2.11 (compress_weights(gptq=True)) but this cookbook's OvCompressionPlan does not "
+            "wire it yet"
+        )
+    try:
+        cfg = woq_config_for(point)
+    except ValueError as err:
+        return str(err)
+    if point.backend == "itrex":
+        problems = wc.isa_problems(cfg, device.CpuInfo.from_host().present_flags())
+        return "; ".join(problems) or None
+    plan = wc.to_openvino(cfg)
+    return "; ".join(plan.unsupported) or None
+
+
+def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: int = 0) -> float:
+    """Multiple choice on the FAQ set: pick the answer with the highest mean log-likelihood given the question.
+
+    Each item gets its own answer plus ``n_choices - 1`` answers of other questions (fixed seed); chance level is
+    ``1 / n_choices``. Uses the same logits path for torch, ITREX and OpenVINO models.
+    """
+    import torch
+
+    from helpers import data, llm
+
+    faq = data.load_faq()
+    rng = random.Random(seed)
+    items = faq[: budget.choice_items]
+    correct = 0
+    for i, item in enumerate(items):
+        others = rng.sample(
+            [j for j in range(len(faq)) if j != i and faq[j].answer != item.answer], budget.n_choices - 1
+        )
+        candidates = [item.answer] + [faq[j].answer for j in others]
+        prompt_ids = tokenizer(f"Question: {item.question}\nAnswer:", add_special_tokens=False).input_ids
+        scores = []
+        for answer in candidates:
+            answer_ids = tokenizer(" " + answer, add_special_tokens=False).input_ids[: budget.answer_tokens]
+            ids = torch.tensor([prompt_ids + answer_ids])
+            logits = llm._logits(model, ids)[0, len(prompt_ids) - 1 : -1].double()
+            logp = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(answer_ids)[:, None])
+            scores.append(float(logp.mean()))
+        correct += int(max(range(len(scores)), key=scores.__getitem__) == 0)
+    return correct / len(items)
+
+
+def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any, Any, dict[str, Any]]:
+    """Quantize (or load) the model of a point; returns (model, tokenizer, facts about the build)."""
+    from helpers import data, llm, models, settings
+
+    model_dir = models.causal_lm_dir()
+    if point.backend == "torch":
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        settings.set_threads(num_threads)
+        start = time.perf_counter()
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), torch_dtype=torch.float32).eval()
+        facts = {
+            "quantize_s": 0.0,
+            "load_s": time.perf_counter() - start,
+            "model_bytes": models.folder_size_bytes(model_dir),
+            "weight_bytes": 4 * model.num_parameters(),
+        }
+        return model, llm.load_tokenizer(model_dir), facts
+    cfg = woq_config_for(point)
+    calib = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "TEQ") else None
+    if point.backend == "itrex":
+        pipe, info = llm.build_woq_pipeline(cfg, model_dir, num_threads=num_threads, calibration_texts=calib)
+        model, tokenizer = llm.unwrap_llm(pipe)
+        # bytes = the fp32 checkpoint minus the Linear weights ITREX replaced plus their packed QBits blobs
+        replaced = (info["fp32_equivalent_mb"] - info["packed_mb"]) * 2**20
+        size = int(models.folder_size_bytes(model_dir) - replaced)
+        facts = {
+            "quantize_s": info["build_seconds"],
+            "model_bytes": size,
+            "weight_bytes": size,
+            "verified": info["verified"],
+            "found_weight_dtypes": info["weight_dtypes"],
+            "notes": info["notes"],
+        }
+        return model, tokenizer, facts
+    ir = llm.export_openvino_llm(model_dir)
+    path = llm.compress_openvino_llm(cfg, ir, calibration_texts=calib)
+    found = llm.assert_ov_matches(path, cfg)
+    meta = llm._read_meta(path) or {}
+    model, tokenizer = llm.load_openvino_llm(path, num_threads)
+    bin_bytes = sum(f.stat().st_size for f in path.glob("*.bin"))
+    facts = {
+        "quantize_s": meta.get("seconds"),
+        "model_bytes": bin_bytes,
+        "weight_bytes": bin_bytes,
+        "verified": True,
+        "found_weight_dtypes": found.get("linear_weight_types"),
+        "notes": meta.get("notes"),
+    }
+    return model, tokenizer, facts
+
+
+def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> dict[str, Any]:
+    """Quantize, then perplexity, FAQ multiple-choice accuracy, prefill/decode timings, sizes and peak RSS."""
+    from helpers import bench, data, llm, settings
+
+    settings.enforce_offline()
+    settings.set_threads(num_threads)
+    model, tokenizer, facts = _load(point, num_threads, budget)
+    text = data.load_perplexity_text()
+    row: dict[str, Any] = dict(facts)
+    row["perplexity"] = llm.perplexity(
+        model, tokenizer, text, max_tokens=budget.ppl_tokens, window=budget.ppl_window, stride=budget.ppl_stride
+    )
+    row["faq_choice_accuracy"] = faq_choice_accuracy(model, tokenizer, budget)
+    prompt = llm.prompt_with_tokens(tokenizer, "Who speaks first in this scene?", text, budget.prompt_tokens)
+    timing = llm.measure_generation(
+        model,
+        tokenizer,
+        prompt,
+        max_new_tokens=budget.new_tokens,
+        warmup=budget.warmup,
+        iterations=budget.iterations,
+    )
+    row.update({k: v for k, v in timing.items() if k != "notes"})
+    row["timing_notes"] = timing["notes"]
+    row["peak_rss_mb"] = bench.peak_rss_mb()
+    row["num_threads"] = num_threads
+    row["budget"] = asdict(budget)
+    return row
+
+
+@dataclass(frozen=True)
+class PointEvaluator:
+    """Callable used by the sweep: evaluates a point in a fresh process (``isolate``) with a fixed thread count."""
+
+    num_threads: int = 2
+    budget: EvalBudget = EvalBudget()
+    isolate: bool = True
+
+    def __call__(self, point: SweepPoint) -> dict[str, Any]:
+        if not self.isolate:
+            return evaluate_point(point, self.num_threads, self.budget)
+        with mp.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+            return pool.apply(evaluate_point, (point, self.num_threads, self.budget))
