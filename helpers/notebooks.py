@@ -59,6 +59,23 @@ CATALOGUE: list[NotebookSpec] = [
         minutes_smoke=0.5,
         minutes_full=1,
     ),
+    NotebookSpec(
+        "04_weight_only_sweeps",
+        "Weight-only sweeps: accuracy vs latency",
+        "Resumable sweeps over dtype x group x scheme x algorithm x backend; accuracy vs latency and size with "
+        "Pareto fronts; what to pick for this CPU; llama.cpp as the peer.",
+        smoke={"grid": "smoke", "budget": "smoke", "results_root": "build/smoke/results", "peer_iterations": 1},
+        minutes_smoke=4,
+        minutes_full=70,
+    ),
+    NotebookSpec(
+        "05_reproducing_published_results",
+        "Reproducing published results",
+        "QLoRA, AWQ and NNCF orderings checked on our model and data, published numbers next to ours.",
+        smoke={"grid": "smoke", "results_root": "build/smoke/results"},
+        minutes_smoke=0.5,
+        minutes_full=0.5,
+    ),
 ]
 
 

@@ -75,3 +75,13 @@ def ov_config(num_threads: int, hint: str = "LATENCY") -> dict[str, str]:
     by callers that compile LLMs; embeddings are fine with 1.
     """
     return {"INFERENCE_NUM_THREADS": str(num_threads), "PERFORMANCE_HINT": hint, "CACHE_DIR": ""}
+
+
+def machine_tag(num_threads: int) -> str:
+    """File-name tag of this CPU and thread count (``amd-epyc-t2``): results from another machine never mix in."""
+    import re
+
+    from helpers.device import CpuInfo
+
+    slug = re.sub(r"[^a-z0-9]+", "-", CpuInfo.from_host().model_name.lower()).strip("-") or "cpu"
+    return f"{slug[:40]}-t{num_threads}"

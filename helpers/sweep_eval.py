@@ -138,6 +138,7 @@ def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: in
 def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any, Any, dict[str, Any]]:
     """Quantize (or load) the model of a point; returns (model, tokenizer, facts about the build)."""
     from helpers import data, llm, models, settings
+    from helpers import woq_config as wc
 
     model_dir = models.causal_lm_dir()
     if point.backend == "torch":
@@ -172,7 +173,9 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         }
         return model, tokenizer, facts
     ir = llm.export_openvino_llm(model_dir)
-    path = llm.compress_openvino_llm(cfg, ir, calibration_texts=calib)
+    # NNCF's data-aware 4-bit recipe is AWQ plus scale estimation: an OpenVINO "AWQ" point runs both
+    plan = wc.to_openvino(cfg, scale_estimation=point.algorithm == "AWQ")
+    path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib)
     found = llm.assert_ov_matches(path, cfg)
     meta = llm._read_meta(path) or {}
     model, tokenizer = llm.load_openvino_llm(path, num_threads)

@@ -1,0 +1,211 @@
+"""Reading sweep results: tidy frame, Pareto fronts, what to pick for this CPU, and published results side by side.
+
+Published numbers are citations (what the papers report), never our results; ours always come from results files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.plots import pareto_mask
+from helpers.results import ResultsStore
+from helpers.settings import machine_tag, results_dir
+
+BASELINE_KEY = "torch/fp32"
+
+
+def default_results_path(grid: str, num_threads: int, root: str | Path | None = None) -> Path:
+    """``results/sweep/<grid>-<cpu>-t<threads>.jsonl``: one file per grid, machine and thread count."""
+    base = Path(root) if root else results_dir("sweep")
+    base.mkdir(parents=True, exist_ok=True)
+    return base / f"{grid}-{machine_tag(num_threads)}.jsonl"
+
+
+def results_frame(path: str | Path) -> pd.DataFrame:
+    """Latest row per point with derived columns: speed-up vs torch fp32, perplexity change, size in MB."""
+    df = ResultsStore(path).to_frame()
+    if df.empty:
+        return df
+    ok = df[df["status"] == "ok"]
+    base = ok[ok["key"] == BASELINE_KEY]
+    if not base.empty:
+        b = base.iloc[0]
+        df["decode_speedup"] = b["decode_ms_per_token"] / df["decode_ms_per_token"]
+        df["prefill_speedup"] = b["prefill_ms"] / df["prefill_ms"]
+        df["ppl_change"] = df["perplexity"] / b["perplexity"] - 1
+        df["size_ratio"] = df["model_bytes"] / b["model_bytes"]
+    if "model_bytes" in df:
+        df["model_mb"] = df["model_bytes"] / 2**20
+    return df
+
+
+def measured(df: pd.DataFrame) -> pd.DataFrame:
+    """Only the points that ran (status ok)."""
+    return df[df["status"] == "ok"].reset_index(drop=True) if not df.empty else df
+
+
+def not_measured(df: pd.DataFrame) -> pd.DataFrame:
+    """Unsupported or failed points with their reasons."""
+    if df.empty:
+        return df
+    rest = df[df["status"] != "ok"].reindex(columns=["key", "status", "reason"])
+    return rest.reset_index(drop=True)
+
+
+def pareto_front(df: pd.DataFrame, cost: str = "decode_ms_per_token", quality: str = "perplexity") -> pd.DataFrame:
+    """Measured points no other point beats on both cost (lower) and quality (lower perplexity)."""
+    ok = measured(df).dropna(subset=[cost, quality])
+    mask = pareto_mask(ok[cost], ok[quality], higher_quality_is_better=False)
+    return ok[mask].sort_values(cost).reset_index(drop=True)
+
+
+def pick(df: pd.DataFrame, backend: str | None = None, max_ppl_increase: float = 0.10) -> pd.Series | None:
+    """Fastest decode among measured points whose perplexity is within ``max_ppl_increase`` of fp32."""
+    ok = measured(df)
+    if backend:
+        ok = ok[ok["backend"] == backend]
+    ok = ok[ok["ppl_change"] <= max_ppl_increase] if "ppl_change" in ok else ok.iloc[0:0]
+    return None if ok.empty else ok.sort_values("decode_ms_per_token").iloc[0]
+
+
+@dataclass(frozen=True)
+class Published:
+    """One published comparison: lower is better for every value (perplexity)."""
+
+    study: str
+    setting: str
+    values: dict[str, float]  # label -> published perplexity, in the paper's order
+    ours: dict[str, str]  # label -> our point key measuring the same idea
+    caveat: str
+
+
+PUBLISHED: tuple[Published, ...] = (
+    Published(
+        "QLoRA (Dettmers et al. 2023), Table 2",
+        "mean perplexity of 4-bit data types, LLaMA 7B-65B, block size 64",
+        {"Int4": 34.34, "FP4 (E2M1)": 31.07, "NF4 + DQ": 27.41},
+        {
+            "Int4": "itrex/int4_clip/g64/sym/RTN/fp32",
+            "FP4 (E2M1)": "itrex/fp4_e2m1/g64/sym/RTN/fp32",
+            "NF4 + DQ": "itrex/nf4/g64/sym/RTN/fp32",
+        },
+        "ours: no double quantization (ITREX 1.3.2 does not support it) and ITREX's fp4 table (0.0625 subnormal)",
+    ),
+    Published(
+        "AWQ (Lin et al. 2024), Llama-2-7B WikiText-2",
+        "INT4 g128 weight-only: FP16 / RTN / GPTQ / AWQ",
+        {"FP16": 5.47, "RTN": 5.73, "GPTQ": 5.69, "AWQ": 5.60},
+        {
+            "FP16": BASELINE_KEY,
+            "RTN": "itrex/int4_clip/g32/sym/RTN/fp32",
+            "GPTQ": "itrex/int4_clip/g32/sym/GPTQ/fp32",
+            "AWQ": "itrex/int4_clip/g32/sym/AWQ/fp32",
+        },
+        "ours: fp32 (dequantized Q4_1) baseline, group 32, seed ITREX path; GPTQ is recorded as unsupported there",
+    ),
+    Published(
+        "AWQ ordering on today's path (NNCF)",
+        "INT4 g64 weight-only on OpenVINO: fp32 / RTN / AWQ",
+        {"FP16": 5.47, "RTN": 5.73, "AWQ": 5.60},
+        {"FP16": BASELINE_KEY, "RTN": "openvino/int4/g64/sym/RTN/auto", "AWQ": "openvino/int4/g64/sym/AWQ/auto"},
+        "same published numbers as above; ours: NNCF 2.11 AWQ with 64 Python-docs passages",
+    ),
+    Published(
+        "NNCF weight compression, dolly-v2-3b",
+        "perplexity: fp32 / int8 / nf4 / int4",
+        {"fp32": 5.01, "int8": 5.07, "nf4": 5.19, "int4": 5.28},
+        {
+            "fp32": BASELINE_KEY,
+            "int8": "openvino/int8/g32/sym/RTN/auto",
+            "nf4": "openvino/nf4/g64/sym/RTN/auto",
+            "int4": "openvino/int4/g64/sym/RTN/auto",
+        },
+        "ours: SmolLM2-135M on Shakespeare, group 64",
+    ),
+)
+
+
+def compare_with_published(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per study: published value and rank next to ours; and a summary saying whether the orderings agree.
+
+    A point that was not measured shows its status and reason instead of a number; the ordering is then judged
+    on the labels both sides have.
+    """
+    rows, summary = [], []
+    by_key = df.set_index("key") if not df.empty else pd.DataFrame()
+    for study in PUBLISHED:
+        ours: dict[str, float] = {}
+        for label, key in study.ours.items():
+            row = by_key.loc[key] if key in by_key.index else None
+            value = float(row["perplexity"]) if row is not None and row.get("status") == "ok" else None
+            if value is not None:
+                ours[label] = value
+            status = "not in results" if row is None else row.get("status")
+            rows.append(
+                {
+                    "study": study.study,
+                    "label": label,
+                    "published_ppl": study.values[label],
+                    "our_point": key,
+                    "our_ppl": value,
+                    "status": status,
+                    "reason": None if row is None or status == "ok" else row.get("reason"),
+                }
+            )
+        common = [label for label in study.values if label in ours]
+        pub_order = sorted(common, key=study.values.__getitem__)
+        our_order = sorted(common, key=ours.__getitem__)
+        summary.append(
+            {
+                "study": study.study,
+                "setting": study.setting,
+                "published order (best first)": " < ".join(pub_order),
+                "our order (best first)": " < ".join(our_order),
+                "agrees": pub_order == our_order if len(common) >= 2 else None,
+                "compared": f"{len(common)} of {len(study.values)}",
+                "caveat": study.caveat,
+            }
+        )
+    return pd.DataFrame(rows), pd.DataFrame(summary)
+
+
+INT4_CLASS = ("int4", "int4_clip", "int4_fullrange", "nf4", "fp4_e2m1")
+
+
+def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: float = 0.10) -> list[str]:
+    """Plain-language verdicts from the results: best point per backend within the accuracy budget, the 3x-fp32 and
+    10 %-perplexity bars for the fastest 4-bit point, and the gap to llama.cpp."""
+    lines = []
+    for backend in ("itrex", "openvino"):
+        best = pick(df, backend, max_ppl_increase)
+        if best is None:
+            lines.append(f"{backend}: no measured point within +{max_ppl_increase:.0%} perplexity of fp32")
+            continue
+        lines.append(
+            f"{backend}: pick {best['label']}: {best['decode_tokens_per_s']:.1f} tok/s "
+            f"({best['decode_speedup']:.2f}x fp32 decode), "
+            f"perplexity {best['perplexity']:.2f} ({best['ppl_change']:+.1%})"
+        )
+    ok = measured(df)
+    four_bit = ok[ok["weight_dtype"].isin(INT4_CLASS)].sort_values("decode_ms_per_token")
+    if four_bit.empty or "decode_speedup" not in four_bit:
+        return lines
+    top = four_bit.iloc[0]
+    speed_bar = "met" if top["decode_speedup"] >= 3 else "missed"
+    ppl_bar = "met" if top["ppl_change"] <= max_ppl_increase else "missed"
+    lines.append(
+        f"fastest 4-bit point: {top['label']}: {top['decode_speedup']:.2f}x fp32 decode ({speed_bar} the 3x bar), "
+        f"perplexity {top['ppl_change']:+.1%} ({ppl_bar} the {max_ppl_increase:.0%} bar)"
+    )
+    if peer and peer.get("status") == "ok":
+        ratio = peer["decode_ms_per_token"] / top["decode_ms_per_token"]
+        lines.append(
+            f"llama.cpp Q4_1 decodes at {peer['decode_tokens_per_s']:.1f} tok/s: the fastest 4-bit point runs at "
+            f"{ratio:.2f}x llama.cpp's speed"
+        )
+    elif peer:
+        lines.append(f"llama.cpp peer: {peer.get('status')} ({peer.get('reason', '')})")
+    return lines
