@@ -51,6 +51,22 @@ CATALOGUE: list[NotebookSpec] = [
         minutes_full=1,
     ),
     NotebookSpec(
+        "01_rag_with_quantized_embeddings",
+        "RAG with quantized embeddings",
+        "FAISS RAG over the Python docs; fp32, the two seed embedders and OpenVINO fp32/int8 embedders measured "
+        "side by side (nDCG@10, recall, MRR, throughput, latency, size, memory); a cited RAG chain.",
+        smoke={
+            "max_docs": 3,
+            "n_queries": 12,
+            "smoke_bench": True,
+            "rag_questions": 1,
+            "max_new_tokens": 16,
+            "results_root": "build/smoke/results",
+        },
+        minutes_smoke=3,
+        minutes_full=15,
+    ),
+    NotebookSpec(
         "02_weight_only_quantization_explained",
         "Weight-only quantization, explained",
         "Every WeightOnlyQuantConfig field on real weights: codebooks (int8/int4/nf4/fp4), error vs group size and "

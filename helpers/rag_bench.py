@@ -23,6 +23,8 @@ from helpers.results import ResultsStore
 from helpers.settings import results_dir
 
 BASELINE = "hf-fp32"
+#: Files that hold weights in the embedders' folders (ONNX, OpenVINO IR, safetensors, TorchScript).
+_WEIGHT_SUFFIXES = (".onnx", ".bin", ".safetensors", ".pt", ".data")
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ def measure_embedder(name: str, cfg: EmbedBenchConfig, reference_file: str) -> d
     _, row["index_build_s"] = rag.build_faiss(emb, chunks)
     row["n_chunks"] = len(chunks)
     row["build_s"] = build_seconds
-    row["model_bytes"] = embedders.model_size_bytes(name)
+    artifact = embedders.model_artifact_path(name, calib)
+    row["model_bytes"] = sum(f.stat().st_size for f in artifact.parent.iterdir() if f.suffix in _WEIGHT_SUFFIXES)
     row["peak_rss_mb"] = bench.peak_rss_mb()
     row.update(bench.environment_record(cfg.num_threads))
     return row
@@ -112,7 +115,7 @@ def run(
 
     names = names or list(embedders.EMBEDDERS)
     for name in names:
-        embedders.check_name(name)
+        embedders.get_spec(name)  # unknown names fail here, listing the allowed ones
     if BASELINE in names:  # the baseline goes first: the others are compared with its vectors
         names = [BASELINE] + [n for n in names if n != BASELINE]
     out = Path(out) if out else results_dir("rag") / "embedders.jsonl"
@@ -171,3 +174,44 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def verdict_lines(table, max_ndcg_drop: float = 0.01, min_speedup: float = 3.0) -> list[str]:
+    """The chapter's bar in words: best int8 embedder >= 3x fp32 texts/s at batch 32 with nDCG@10 within 1 %."""
+    if table.empty or "speedup_b32" not in table:
+        return ["no baseline row: run hf-fp32 first"]
+    ok = table[table["status"] == "ok"]
+    lines = []
+    int8 = ok[ok["precision"].str.contains("int8")]
+    within = int8[int8["ndcg_rel_change"] >= -max_ndcg_drop]
+    if within.empty:
+        lines.append(f"no int8 embedder keeps nDCG@10 within {max_ndcg_drop:.0%} of fp32")
+    else:
+        best = within.sort_values("speedup_b32", ascending=False).iloc[0]
+        bar = "met" if best["speedup_b32"] >= min_speedup else "missed"
+        lines.append(
+            f"best int8 embedder within {max_ndcg_drop:.0%} nDCG: {best['embedder']}: {best['speedup_b32']:.2f}x fp32 "
+            f"texts/s at batch 32 ({bar} the {min_speedup:g}x bar), nDCG@10 {best['ndcg@10']:.4f} "
+            f"({best['ndcg_rel_change']:+.2%})"
+        )
+    fastest = ok.sort_values("speedup_b32", ascending=False).iloc[0]
+    lines.append(
+        f"fastest overall: {fastest['embedder']} ({fastest['precision']}): {fastest['speedup_b32']:.2f}x, "
+        f"nDCG@10 {fastest['ndcg_rel_change']:+.2%}"
+    )
+    for _, row in table[table["status"] != "ok"].iterrows():
+        lines.append(f"not measured: {row['embedder']}: {row['status']}: {row['reason']}")
+    return lines
+
+
+def best_embedder(table, max_ndcg_drop: float = 0.01) -> str:
+    """Fastest measured embedder (batch 32) whose nDCG@10 is within ``max_ndcg_drop`` of fp32; else the baseline."""
+    ok = table[table["status"] == "ok"] if not table.empty else table
+    if ok.empty or "ndcg_rel_change" not in ok:
+        return BASELINE
+    within = ok[ok["ndcg_rel_change"] >= -max_ndcg_drop]
+    return (
+        str(within.sort_values("texts_per_s_b32", ascending=False).iloc[0]["embedder"])
+        if not within.empty
+        else BASELINE
+    )
