@@ -76,6 +76,25 @@ CATALOGUE: list[NotebookSpec] = [
         minutes_full=1,
     ),
     NotebookSpec(
+        "03_weight_only_pipeline_langchain",
+        "WeightOnlyQuantPipeline in LangChain, and OpenVINO beside it",
+        "The seed LLM class exactly as documented: every weight dtype, supported compute dtypes, skip modules, "
+        "group/scheme, mse_range, RTN/AWQ/TEQ, each verified and timed; chains and streaming; OpenVINO int4 and "
+        "real nf4 side by side.",
+        smoke={
+            "weight_dtypes": ["nf4"],
+            "prompt_tokens": 48,
+            "max_new_tokens": 4,
+            "iterations": 1,
+            "warmup": 0,
+            "run_variants": False,
+            "run_calibrated": False,
+            "calib_texts": 4,
+        },
+        minutes_smoke=3,
+        minutes_full=20,
+    ),
+    NotebookSpec(
         "04_weight_only_sweeps",
         "Weight-only sweeps: accuracy vs latency",
         "Resumable sweeps over dtype x group x scheme x algorithm x backend; accuracy vs latency and size with "

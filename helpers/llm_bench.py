@@ -1,0 +1,129 @@
+"""Side-by-side LLM variants for notebook 03: build each one, check it, time it on the same prompt, one row each."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from helpers import llm, models
+from helpers import woq_config as wc
+
+
+def openvino_dir(cfg: wc.WoqConfig | None = None, *, scale_estimation: bool = False, calibration_texts=None) -> Path:
+    """fp32 OpenVINO IR of the offline SmolLM2 (``cfg=None``) or its NNCF-compressed copy for ``cfg`` (cached)."""
+    ir = llm.export_openvino_llm(models.causal_lm_dir())
+    if cfg is None:
+        return ir
+    plan = wc.to_openvino(cfg, scale_estimation=scale_estimation)
+    return llm.compress_openvino_llm(plan, ir, calibration_texts=calibration_texts)
+
+
+def openvino_int4_dir(group_size: int = 64) -> Path:
+    """The cookbook's default fast LLM: int4 sym weights, group 64, on OpenVINO (used by the RAG chain)."""
+    return openvino_dir(wc.WoqConfig(weight_dtype="int4_clip", group_size=group_size))
+
+
+def variant_row(
+    label: str,
+    build: Callable[[], tuple[Any, dict[str, Any]]],
+    prompt: str,
+    *,
+    max_new_tokens: int,
+    warmup: int,
+    iterations: int,
+) -> dict[str, Any]:
+    """Build a LangChain LLM (``build`` returns ``(llm, info)``), time it on ``prompt`` and free it.
+
+    A variant that fails to build is returned as a row with ``status="failed"`` and the error, so one broken
+    combination never hides the others.
+    """
+    try:
+        lc_llm, info = build()
+    except Exception as exc:  # recorded in the table; the notebook shows it
+        return {"variant": label, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    timing = llm.measure_generation(
+        lc_llm, None, prompt, max_new_tokens=max_new_tokens, warmup=warmup, iterations=iterations
+    )
+    row = {"variant": label, "status": "ok", **{k: v for k, v in info.items() if not isinstance(v, dict | list)}}
+    row.update({k: v for k, v in timing.items() if k != "notes"})
+    row["notes"] = "; ".join([*info.get("notes", []), *timing["notes"]])
+    del lc_llm
+    gc.collect()
+    return row
+
+
+def stream_chunks(runnable: Any, value: Any) -> list[str]:
+    """All chunks ``runnable.stream(value)`` yields (one chunk = the class does not stream token by token)."""
+    return [str(chunk) for chunk in runnable.stream(value)]
+
+
+def verdict_lines(rows, baseline: str = "torch fp32") -> list[str]:
+    """The chapter's bars in words: seed nf4/int4_clip decode >= 1.5x fp32; OpenVINO int4 >= 3x torch fp32."""
+    ok = rows[rows["status"] == "ok"]
+    base = ok.loc[ok["variant"] == baseline, "decode_ms_per_token"]
+    if base.empty:
+        return [f"no {baseline!r} row to compare with"]
+    lines = []
+    for prefix, bar in (("ITREX nf4", 1.5), ("ITREX int4_clip", 1.5), ("OpenVINO int4", 3.0), ("OpenVINO nf4", 3.0)):
+        part = ok[ok["variant"].str.startswith(prefix)]
+        if part.empty:
+            continue
+        best = part.sort_values("decode_ms_per_token").iloc[0]
+        speedup = float(base.iloc[0]) / best["decode_ms_per_token"]
+        verdict = "meets" if speedup >= bar else "misses"
+        lines.append(
+            f"{best['variant']}: {best['decode_tokens_per_s']:.1f} tok/s = {speedup:.2f}x torch fp32 decode "
+            f"({verdict} the {bar:g}x bar)"
+        )
+    return lines
+
+
+class VariantRunner:
+    """Collects one timed row per LLM variant, all on the same prompt, threads and timing settings."""
+
+    def __init__(self, prompt: str, *, num_threads: int, max_new_tokens: int, warmup: int, iterations: int) -> None:
+        self.prompt = prompt
+        self.num_threads = num_threads
+        self.max_new_tokens = max_new_tokens
+        self.timing = {"max_new_tokens": max_new_tokens, "warmup": warmup, "iterations": iterations}
+        self.model_dir = models.causal_lm_dir()
+        self.rows: list[dict[str, Any]] = []
+
+    def _add(self, label: str, build: Callable[[], tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+        row = variant_row(label, build, self.prompt, **self.timing)
+        self.rows.append(row)
+        return row
+
+    def torch(self, label: str = "torch fp32") -> dict[str, Any]:
+        """The fp32 PyTorch baseline behind ``HuggingFacePipeline``."""
+        return self._add(label, lambda: (llm.torch_fp32_llm(self.model_dir, self.num_threads, self.max_new_tokens), {}))
+
+    def seed(self, label: str, cfg: wc.WoqConfig, calibration_texts=None) -> dict[str, Any]:
+        """``WeightOnlyQuantPipeline`` (ITREX) for ``cfg``, verified after quantization."""
+        return self._add(
+            label,
+            lambda: llm.build_woq_pipeline(
+                cfg,
+                self.model_dir,
+                num_threads=self.num_threads,
+                max_new_tokens=self.max_new_tokens,
+                calibration_texts=calibration_texts,
+            ),
+        )
+
+    def openvino(self, label: str, path: Path) -> dict[str, Any]:
+        """``HuggingFacePipeline`` around an ``OVModelForCausalLM`` loaded from ``path``."""
+        return self._add(label, lambda: (llm.openvino_langchain_llm(path, self.num_threads, self.max_new_tokens), {}))
+
+    def frame(self):
+        """All rows as a DataFrame with decode speed-up relative to the torch fp32 row (if present)."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows)
+        ok = df["status"] == "ok"
+        base = df.loc[ok & (df["variant"] == "torch fp32"), "decode_ms_per_token"]
+        if not base.empty:
+            df["decode_speedup"] = float(base.iloc[0]) / df["decode_ms_per_token"]
+        return df
