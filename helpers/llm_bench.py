@@ -127,3 +127,23 @@ class VariantRunner:
         if not base.empty:
             df["decode_speedup"] = float(base.iloc[0]) / df["decode_ms_per_token"]
         return df
+
+
+def optimum_intel_nf4_request(rebuild: bool = False) -> dict[str, Any]:
+    """Ask optimum-intel 1.17.2 itself for NF4 (``weight_format="nf4"``) and report what the saved IR really holds.
+
+    This is the trap the cookbook routes around: the option is accepted without error and plain int4 comes out.
+    """
+    from optimum.intel import OVModelForCausalLM, OVWeightQuantizationConfig
+
+    from helpers.settings import cache_dir
+
+    out = cache_dir() / "ov" / "optimum-intel-asked-nf4"
+    if rebuild or not (out / llm.OV_XML_NAME).is_file():
+        config = OVWeightQuantizationConfig(bits=4, sym=True, group_size=64, weight_format="nf4")
+        model = OVModelForCausalLM.from_pretrained(
+            str(models.causal_lm_dir()), export=True, quantization_config=config, compile=False
+        )
+        model.save_pretrained(out)
+    found = llm.inspect_openvino_ir(out)
+    return {"asked": "nf4 (weight_format='nf4')", "linear weight types found": found["linear_weight_types"]}

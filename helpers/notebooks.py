@@ -90,6 +90,7 @@ CATALOGUE: list[NotebookSpec] = [
             "run_variants": False,
             "run_calibrated": False,
             "calib_texts": 4,
+            "show_optimum_trap": False,
         },
         minutes_smoke=3,
         minutes_full=20,
