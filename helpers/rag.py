@@ -99,16 +99,17 @@ RAG_PROMPT = (
 )
 
 
-def rag_chain(retriever: Any, llm: Any):
+def rag_chain(retriever: Any, llm: Any, template: str = RAG_PROMPT):
     """LCEL chain: {question} -> retrieve -> prompt -> llm -> {"answer", "sources"}.
 
-    The sources are the retrieved chunks' ``source`` files, so every answer cites where its context came from.
+    ``template`` needs ``{context}`` and ``{question}``; wrap :data:`RAG_PROMPT` in the model's chat template for
+    instruct models. The sources are the retrieved chunks' ``source`` files, so every answer cites its context.
     """
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import PromptTemplate
     from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
 
-    prompt = PromptTemplate.from_template(RAG_PROMPT)
+    prompt = PromptTemplate.from_template(template)
     retrieve = RunnableLambda(lambda question: retriever.invoke(question))
     gather = RunnableParallel(docs=retrieve, question=RunnablePassthrough())
     answer = (
