@@ -1,0 +1,88 @@
+"""Markdown tables of the latest committed results, for the README: ``python -m helpers.report``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import rag_bench
+from helpers import sweep_analysis as sa
+from helpers.results import ResultsStore
+from helpers.settings import REPO_ROOT
+
+
+def _machine(df: pd.DataFrame) -> str:
+    row = df.iloc[0]
+    idle = df["cpu_idle_percent"].median() if "cpu_idle_percent" in df else float("nan")
+    return f"{row.get('cpu', '?')}, {int(row.get('num_threads', 0))} threads, median CPU idle before timing {idle:.0f}%"
+
+
+def rag_table(path: Path) -> str:
+    """Embedders: quality, agreement, throughput, size (latest full-settings rows)."""
+    store = ResultsStore(path)
+    table = rag_bench.results_table(store, rag_bench.EmbedBenchConfig())
+    if table.empty:
+        return f"(no full-settings rows in {path.name})"
+    ok = table[table["status"] == "ok"]
+    cols = [
+        "embedder",
+        "precision",
+        "ndcg@10",
+        "recall@1",
+        "mrr",
+        "cosine_mean",
+        "texts_per_s_b32",
+        "speedup_b32",
+        "query_p50_ms",
+        "model_bytes",
+    ]
+    shown = ok[cols].assign(model_bytes=ok["model_bytes"] / 2**20).rename(columns={"model_bytes": "MiB"})
+    lines = [
+        f"Measured on: {_machine(ok)} — `{path.relative_to(REPO_ROOT)}`",
+        "",
+        shown.round(3).to_markdown(index=False),
+    ]
+    for _, row in table[table["status"] != "ok"].iterrows():
+        lines.append(f"- {row['embedder']}: {row['status']}: {row['reason']}")
+    return "\n".join(lines)
+
+
+def sweep_table(path: Path) -> str:
+    """Sweep: measured points sorted by decode speed."""
+    df = sa.results_frame(path)
+    ok = sa.measured(df)
+    if ok.empty:
+        return f"(no measured points in {path.name})"
+    cols = [
+        "label",
+        "perplexity",
+        "ppl_change",
+        "faq_choice_accuracy",
+        "decode_tokens_per_s",
+        "decode_speedup",
+        "prefill_ms",
+        "model_mb",
+    ]
+    shown = ok.sort_values("decode_tokens_per_s", ascending=False)[cols]
+    lines = [
+        f"Measured on: {_machine(ok)} — `{path.relative_to(REPO_ROOT)}`",
+        "",
+        shown.round(3).to_markdown(index=False),
+        "",
+        f"{len(df) - len(ok)} more points recorded as unsupported or failed, with reasons, in the file.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    for path in sorted((REPO_ROOT / "results" / "rag").glob("embedders-*.jsonl")):
+        print("### Embedders\n\n" + rag_table(path) + "\n")
+    for path in sorted((REPO_ROOT / "results" / "sweep").glob("full-*.jsonl")):
+        print("### Weight-only sweep\n\n" + sweep_table(path) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
