@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -130,9 +131,10 @@ def run(
         if reason:
             store.append({"key": key, "embedder": name, "status": "unavailable", "reason": reason, **asdict(cfg)})
             continue
-        with ctx.Pool(1, maxtasksperchild=1) as pool:
+        # a worker that crashes (SIGILL in a native library, OOM kill) raises BrokenProcessPool instead of hanging
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
             try:
-                row = pool.apply(measure_embedder, (name, cfg, str(_reference_path(out, cfg))))
+                row = pool.submit(measure_embedder, name, cfg, str(_reference_path(out, cfg))).result()
                 row.update(status="ok")
             except Exception as exc:  # recorded: one broken backend must not hide the others' numbers
                 row = {"embedder": name, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}

@@ -7,6 +7,7 @@ one backend is recorded as that point's failure. Used by :mod:`helpers.sweep` (C
 from __future__ import annotations
 
 import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -232,5 +233,6 @@ class PointEvaluator:
     def __call__(self, point: SweepPoint) -> dict[str, Any]:
         if not self.isolate:
             return evaluate_point(point, self.num_threads, self.budget)
-        with mp.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
-            return pool.apply(evaluate_point, (point, self.num_threads, self.budget))
+        # a crashed worker (SIGILL, OOM kill) raises BrokenProcessPool, recorded by the sweep as a failed point
+        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+            return pool.submit(evaluate_point, point, self.num_threads, self.budget).result()
