@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any

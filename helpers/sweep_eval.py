@@ -7,9 +7,9 @@ one backend is recorded as that point's failure. Used by :mod:`helpers.sweep` (C
 from __future__ import annotations
 
 import multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor
 import random
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
