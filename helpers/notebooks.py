@@ -128,8 +128,13 @@ def get(name: str) -> NotebookSpec:
     raise ValueError(f"notebook={name!r} is unknown: allowed values are {[s.name for s in CATALOGUE]}")
 
 
-def execute(spec: NotebookSpec, mode: str, output_path: Path | None = None) -> Path:
-    """Execute one notebook with papermill; full mode writes outputs back into the notebook itself."""
+def execute(
+    spec: NotebookSpec, mode: str, output_path: Path | None = None, overrides: dict[str, Any] | None = None
+) -> Path:
+    """Execute one notebook with papermill; full mode writes outputs back into the notebook itself.
+
+    ``overrides`` are extra papermill parameters (shown in the executed notebook's injected-parameters cell).
+    """
     import papermill as pm
 
     if mode not in ("full", "smoke"):
@@ -139,6 +144,7 @@ def execute(spec: NotebookSpec, mode: str, output_path: Path | None = None) -> P
         output_path = spec.path if mode == "full" else BUILD_DIR / "smoke" / spec.path.name
     output_path.parent.mkdir(parents=True, exist_ok=True)
     params = dict(spec.smoke) if mode == "smoke" else {}
+    params.update(overrides or {})
     pm.execute_notebook(
         str(spec.path),
         str(output_path),
@@ -195,7 +201,9 @@ def write_index(html_dir: Path, runs: list[tuple[NotebookSpec, float]]) -> Path:
     return index
 
 
-def run_all(mode: str, names: list[str] | None = None) -> list[tuple[NotebookSpec, float]]:
+def run_all(
+    mode: str, names: list[str] | None = None, overrides: dict[str, Any] | None = None
+) -> list[tuple[NotebookSpec, float]]:
     """Execute the selected notebooks in order; full mode also exports HTML and an index."""
     from tqdm.auto import tqdm
 
@@ -204,7 +212,7 @@ def run_all(mode: str, names: list[str] | None = None) -> list[tuple[NotebookSpe
     html_dir = BUILD_DIR / "html"
     for spec in tqdm(specs, desc=f"notebooks ({mode})", unit="nb"):
         start = time.perf_counter()
-        out = execute(spec, mode)
+        out = execute(spec, mode, overrides=overrides)
         runs.append((spec, time.perf_counter() - start))
         if mode == "full":
             export_html(out, html_dir)
@@ -218,19 +226,39 @@ def run_all(mode: str, names: list[str] | None = None) -> list[tuple[NotebookSpe
     return runs
 
 
+def _parse_param(text: str) -> tuple[str, Any]:
+    import json
+
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise ValueError(f"--param {text!r} is invalid: expected NAME=VALUE")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute notebooks")
     run.add_argument("--mode", choices=["full", "smoke"], default="full")
     run.add_argument("names", nargs="*", help="notebook names (default: all)")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="override a parameter, e.g. -p max_docs=20 (value parsed as JSON, else a string)",
+    )
     sub.add_parser("list", help="list the notebooks")
     args = parser.parse_args(argv)
     if args.command == "list":
         for spec in CATALOGUE:
             print(f"{spec.name:45s} smoke ~{spec.minutes_smoke} min, full ~{spec.minutes_full} min  {spec.title}")
         return 0
-    run_all(args.mode, args.names or None)
+    run_all(args.mode, args.names or None, dict(_parse_param(p) for p in args.param))
     return 0
 
 
