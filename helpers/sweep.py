@@ -143,6 +143,19 @@ GRIDS: dict[str, Grid] = {
             _itrex("int8", 32, "sym", "RTN", "int8"),
         ),
     ),
+    "reproduce": Grid(
+        "reproduce",
+        "every dtype at g32 on both backends plus the points notebook 05 compares with published results "
+        "(g64 int4/fp4/nf4, AWQ on both backends): 16 points, the committed run",
+        itrex_dtypes=("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
+        openvino_dtypes=("int8", "int4", "nf4"),
+        extra=(
+            *(_itrex(d, 64) for d in ("int4_clip", "nf4", "fp4_e2m1")),
+            *(_ov(d, 64) for d in ("int4", "nf4")),
+            _itrex("int4_clip", 32, "sym", "AWQ"),
+            _ov("int4", 64, "sym", "AWQ"),
+        ),
+    ),
     "large": Grid(
         "large",
         "the whole cartesian product for unattended runs (hours; run it with --ray on a bigger machine)",
@@ -263,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ray", action="store_true", help="one Ray task per point (optional extra)")
     parser.add_argument("--ray-address", default=None)
-    parser.add_argument("--budget", default="full", choices=["smoke", "full"], help="evaluation size per point")
+    parser.add_argument(
+        "--budget", default="full", choices=["smoke", "quick", "full"], help="evaluation size per point"
+    )
     args = parser.parse_args(argv)
     grid = get_grid(args.grid)
     from helpers import sweep_eval

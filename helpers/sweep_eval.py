@@ -38,6 +38,8 @@ class EvalBudget:
 
 BUDGETS: dict[str, EvalBudget] = {
     "full": EvalBudget(),
+    # what fits a 2-core machine in half an hour for 16 points: smaller accuracy sets, 32 new tokens, 3 iterations
+    "quick": EvalBudget(ppl_tokens=1024, choice_items=20, new_tokens=32, iterations=3, calib_texts=16),
     "smoke": EvalBudget(
         ppl_tokens=192,
         ppl_window=128,
