@@ -142,12 +142,13 @@ def run(
     return store
 
 
-def results_table(store: ResultsStore, cfg: EmbedBenchConfig):
-    """The rows of one settings tag as a DataFrame with speed-ups relative to the fp32 baseline."""
+def results_table(store: ResultsStore, cfg: EmbedBenchConfig | str):
+    """The rows of one settings tag (a config or its tag) as a DataFrame with speed-ups relative to fp32."""
     df = store.to_frame()
     if df.empty:
         return df
-    df = df[df["key"].str.endswith(cfg.tag)].reset_index(drop=True)
+    tag = cfg if isinstance(cfg, str) else cfg.tag
+    df = df[df["key"].str.endswith(tag)].reset_index(drop=True)
     ok = df["status"] == "ok"
     if ok.any() and (df["embedder"] == BASELINE).any():
         base = df.loc[df["embedder"] == BASELINE].iloc[0]

@@ -22,7 +22,9 @@ def _machine(df: pd.DataFrame) -> str:
 def rag_table(path: Path) -> str:
     """Embedders: quality, agreement, throughput, size (latest full-settings rows)."""
     store = ResultsStore(path)
-    table = rag_bench.results_table(store, rag_bench.EmbedBenchConfig())
+    rows = store.to_frame()
+    tag = rows["key"].iloc[-1].split("/", 1)[1]  # the settings of the latest run
+    table = rag_bench.results_table(store, tag)
     if table.empty:
         return f"(no full-settings rows in {path.name})"
     ok = table[table["status"] == "ok"]
@@ -79,8 +81,9 @@ def sweep_table(path: Path) -> str:
 def main() -> int:
     for path in sorted((REPO_ROOT / "results" / "rag").glob("embedders-*.jsonl")):
         print("### Embedders\n\n" + rag_table(path) + "\n")
-    for path in sorted((REPO_ROOT / "results" / "sweep").glob("full-*.jsonl")):
-        print("### Weight-only sweep\n\n" + sweep_table(path) + "\n")
+    for path in sorted((REPO_ROOT / "results" / "sweep").glob("*.jsonl")):
+        if not path.name.startswith("peers-"):
+            print(f"### Weight-only sweep ({path.name.split('-')[0]} grid)\n\n" + sweep_table(path) + "\n")
     return 0
 
 
