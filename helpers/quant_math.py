@@ -407,8 +407,15 @@ def layers_storage(
 ) -> dict[str, float]:
     """:func:`storage_bytes` summed over weight matrices of the given ``(out_features, in_features)`` shapes."""
     parts = [
-        storage_bytes(o * i, bits, group_size, scale_bits, in_features=i, zero_point_bits=zero_point_bits,
-                      double_quant=double_quant)
+        storage_bytes(
+            o * i,
+            bits,
+            group_size,
+            scale_bits,
+            in_features=i,
+            zero_point_bits=zero_point_bits,
+            double_quant=double_quant,
+        )
         for o, i in shapes
     ]
     n_weights = sum(o * i for o, i in shapes)
