@@ -13,10 +13,11 @@ from helpers.results import ResultsStore
 from helpers.settings import REPO_ROOT
 
 
-def _machine(df: pd.DataFrame) -> str:
+def _machine(df: pd.DataFrame, path: Path) -> str:
     row = df.iloc[0]
     idle = df["cpu_idle_percent"].median() if "cpu_idle_percent" in df else float("nan")
-    return f"{row.get('cpu', '?')}, {int(row.get('num_threads', 0))} threads, median CPU idle before timing {idle:.0f}%"
+    cpu = row.get("cpu") if isinstance(row.get("cpu"), str) else path.stem.split("-", 1)[1]  # file name carries the tag
+    return f"{cpu}, {int(row.get('num_threads', 0))} threads, median CPU idle before timing {idle:.0f}%"
 
 
 def rag_table(path: Path) -> str:
@@ -42,7 +43,7 @@ def rag_table(path: Path) -> str:
     ]
     shown = ok[cols].assign(model_bytes=ok["model_bytes"] / 2**20).rename(columns={"model_bytes": "MiB"})
     lines = [
-        f"Measured on: {_machine(ok)} — `{path.relative_to(REPO_ROOT)}`",
+        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`",
         "",
         shown.round(3).to_markdown(index=False),
     ]
@@ -69,7 +70,7 @@ def sweep_table(path: Path) -> str:
     ]
     shown = ok.sort_values("decode_tokens_per_s", ascending=False)[cols]
     lines = [
-        f"Measured on: {_machine(ok)} — `{path.relative_to(REPO_ROOT)}`",
+        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`",
         "",
         shown.round(3).to_markdown(index=False),
         "",
