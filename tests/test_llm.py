@@ -112,8 +112,11 @@ def test_make_prompt_uses_chat_template(tokenizer) -> None:
 def test_measure_generation_keys_and_counts(torch_model, tokenizer) -> None:
     prompt = L.make_prompt(tokenizer, "Who is Macbeth?")
     result = L.measure_generation(torch_model, tokenizer, prompt, max_new_tokens=6, warmup=1, iterations=2)
-    for key in ("prefill_ms", "prefill_ms_p90", "decode_ms_per_token", "decode_ms_per_token_p90", "e2e_s"):
-        assert math.isfinite(result[key]) and result[key] != 0
+    for key in ("prefill_ms", "prefill_ms_p90", "e2e_s", "e2e_s_p90"):
+        assert math.isfinite(result[key]) and result[key] > 0
+    # a paired difference: finite, but its sign is at the mercy of a busy machine (then "notes" says so)
+    assert math.isfinite(result["decode_ms_per_token"]) and math.isfinite(result["decode_ms_per_token_p90"])
+    assert isinstance(result["notes"], list) and 0 <= result["cpu_idle_percent"] <= 100
     assert result["new_tokens"] == 6  # min_new_tokens: EOS cannot stop it early
     assert result["prompt_tokens"] == len(tokenizer(prompt, add_special_tokens=False).input_ids)
     assert result["iterations"] == 2 and isinstance(result["text"], str)
