@@ -474,7 +474,7 @@ def _fingerprint(model_dir: Path) -> dict[str, Any]:
     }
 
 
-def _read_meta(path: Path) -> dict[str, Any] | None:
+def read_ov_meta(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads((path / OV_META_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -516,7 +516,7 @@ def export_openvino_llm(model_dir: str | Path, out_dir: str | Path | None = None
     model_dir = Path(model_dir)
     out = Path(out_dir) if out_dir is not None else cache_dir() / "ov" / f"{model_dir.name}-fp32"
     source = _fingerprint(model_dir)
-    meta = _read_meta(out)
+    meta = read_ov_meta(out)
     if not rebuild and meta and meta.get("source") == source and (out / OV_XML_NAME).is_file():
         return out
     from optimum.intel import OVModelForCausalLM
@@ -624,7 +624,7 @@ def compress_openvino_llm(
     base = ir_dir.name[:-5] if ir_dir.name.endswith("-fp32") else ir_dir.name
     out = Path(out_dir) if out_dir is not None else ir_dir.parent / f"{base}-{key}"
     source = _fingerprint(ir_dir)
-    meta = _read_meta(out)
+    meta = read_ov_meta(out)
     if not rebuild and meta and meta.get("source") == source and meta.get("key") == key:
         return out
 
@@ -786,7 +786,7 @@ def inspect_openvino_ir(path: str | Path) -> dict[str, Any]:
         rt_mode = str(model.get_rt_info(["nncf", "weight_compression", "mode"]).astype(str))
     linear = [x for x in layers if x["role"] == "linear"]
     unique = [x for x in layers if x["shared_with"] is None]
-    meta = _read_meta(xml.parent) or {}
+    meta = read_ov_meta(xml.parent) or {}
     return {
         "path": str(path),
         "asked": meta.get("mode", meta.get("precision")),
@@ -988,7 +988,7 @@ def measure_generation(
     }
 
 
-def _logits(model: Any, input_ids: Any) -> Any:
+def sequence_logits(model: Any, input_ids: Any) -> Any:
     """Full-sequence logits, fresh context (no KV cache carried in or kept) for torch and OpenVINO models."""
     import torch
 
@@ -1034,7 +1034,7 @@ def perplexity(
         end = min(begin + window, total)
         chunk = ids[:, begin:end]
         new = min(end - prev_end, chunk.shape[1] - 1)
-        logits = _logits(model, chunk)[0, -new - 1 : -1].double()
+        logits = sequence_logits(model, chunk)[0, -new - 1 : -1].double()
         targets = chunk[0, -new:]
         nll -= torch.log_softmax(logits, dim=-1).gather(1, targets[:, None]).sum().item()
         scored += new

@@ -131,7 +131,7 @@ def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: in
         for answer in candidates:
             answer_ids = tokenizer(" " + answer, add_special_tokens=False).input_ids[: budget.answer_tokens]
             ids = torch.tensor([prompt_ids + answer_ids])
-            logits = llm._logits(model, ids)[0, len(prompt_ids) - 1 : -1].double()
+            logits = llm.sequence_logits(model, ids)[0, len(prompt_ids) - 1 : -1].double()
             logp = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(answer_ids)[:, None])
             scores.append(float(logp.mean()))
         correct += int(max(range(len(scores)), key=scores.__getitem__) == 0)
@@ -180,7 +180,7 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
     plan = wc.to_openvino(cfg, scale_estimation=point.algorithm == "AWQ")
     path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib)
     found = llm.assert_ov_matches(path, cfg)
-    meta = llm._read_meta(path) or {}
+    meta = llm.read_ov_meta(path) or {}
     model, tokenizer = llm.load_openvino_llm(path, num_threads)
     bin_bytes = sum(f.stat().st_size for f in path.glob("*.bin"))
     facts = {
