@@ -44,6 +44,8 @@ MODEL_INPUT_NAMES = ["input_ids", "attention_mask"]
 #: Written next to every IR this module builds; holds what was asked and how long it took.
 OV_META_NAME = "cookbook_ov.json"
 OV_XML_NAME = "openvino_model.xml"
+#: Tokens kept per calibration passage (AWQ / TEQ / NNCF data-aware modes): calibration time grows with it.
+CALIB_MAX_TOKENS = 128
 #: Files copied from the source folder into every IR folder (config + tokenizer; ``save_pretrained`` of an
 #: ``OVModelForCausalLM`` writes no tokenizer).
 _SIDE_FILES = (
@@ -187,7 +189,12 @@ class _CalibLoader:
 
 
 def woq_calibration_loader(
-    algorithm: str, tokenizer: Any, texts: Sequence[str], *, max_tokens: int = 512, batches: int | None = None
+    algorithm: str,
+    tokenizer: Any,
+    texts: Sequence[str],
+    *,
+    max_tokens: int = CALIB_MAX_TOKENS,
+    batches: int | None = None,
 ) -> _CalibLoader:
     """Calibration batches in the shape each ITREX algorithm reads.
 
@@ -218,14 +225,16 @@ def build_woq_pipeline(
     max_new_tokens: int = 64,
     calibration_texts: Sequence[str] | None = None,
     calib_iters: int | None = None,
-    calib_max_tokens: int = 512,
+    calib_max_tokens: int = CALIB_MAX_TOKENS,
     verify: bool = True,
     quiet: bool = True,
 ) -> tuple[Any, dict[str, Any]]:
     """Quantize ``model_dir`` with ITREX through ``WeightOnlyQuantPipeline.from_model_id`` (the LangChain seed class).
 
     AWQ/TEQ need ``calibration_texts`` (AWQ uses the first ``calib_iters`` of them, default ``cfg.calib_iters``;
-    TEQ cycles through all of them for its fixed 1000 training steps: minutes, even on a 135M model).
+    TEQ cycles through all of them for its fixed 1000 training steps: minutes, even on a 135M model). AWQ's search
+    costs time in proportion to the calibration tokens: 4 texts x 128 tokens took 110 s on 2 AVX2 cores, so
+    the ITREX-era recipe (100 x 512 tokens) would take over an hour there.
     ``llm_int8_skip_modules=("lm_head",)`` is honoured by dropping it before ITREX (which always keeps lm_head
     fp32 and crashes on any non-empty skip list); other skip lists raise ``ValueError``.
 
@@ -564,7 +573,7 @@ def ov_plan_key(plan: OvCompressionPlan, calibration: str = "") -> str:
     return "-".join([*parts, digest])
 
 
-def ov_calibration_dataset(ir_dir: str | Path, texts: Sequence[str], *, max_tokens: int = 256) -> Any:
+def ov_calibration_dataset(ir_dir: str | Path, texts: Sequence[str], *, max_tokens: int = CALIB_MAX_TOKENS) -> Any:
     """``nncf.Dataset`` of model inputs (input_ids, attention_mask, position_ids, beam_idx) for data-aware modes."""
     import nncf
     import openvino as ov
@@ -594,7 +603,7 @@ def compress_openvino_llm(
     *,
     out_dir: str | Path | None = None,
     calibration_texts: Sequence[str] | None = None,
-    calib_max_tokens: int = 256,
+    calib_max_tokens: int = CALIB_MAX_TOKENS,
     rebuild: bool = False,
 ) -> Path:
     """Compress the weights of an fp32 IR with ``nncf.compress_weights`` (a :class:`WoqConfig` goes through

@@ -11,13 +11,20 @@ from helpers import llm, models
 from helpers import woq_config as wc
 
 
-def openvino_dir(cfg: wc.WoqConfig | None = None, *, scale_estimation: bool = False, calibration_texts=None) -> Path:
+def openvino_dir(
+    cfg: wc.WoqConfig | None = None,
+    *,
+    scale_estimation: bool = False,
+    gptq: bool = False,
+    calibration_texts=None,
+    calib_max_tokens: int = llm.CALIB_MAX_TOKENS,
+) -> Path:
     """fp32 OpenVINO IR of the offline SmolLM2 (``cfg=None``) or its NNCF-compressed copy for ``cfg`` (cached)."""
     ir = llm.export_openvino_llm(models.causal_lm_dir())
     if cfg is None:
         return ir
-    plan = wc.to_openvino(cfg, scale_estimation=scale_estimation)
-    return llm.compress_openvino_llm(plan, ir, calibration_texts=calibration_texts)
+    plan = wc.to_openvino(cfg, scale_estimation=scale_estimation, gptq=gptq)
+    return llm.compress_openvino_llm(plan, ir, calibration_texts=calibration_texts, calib_max_tokens=calib_max_tokens)
 
 
 def openvino_int4_dir(group_size: int = 64) -> Path:
@@ -100,7 +107,9 @@ class VariantRunner:
         """The fp32 PyTorch baseline behind ``HuggingFacePipeline``."""
         return self._add(label, lambda: (llm.torch_fp32_llm(self.model_dir, self.num_threads, self.max_new_tokens), {}))
 
-    def seed(self, label: str, cfg: wc.WoqConfig, calibration_texts=None) -> dict[str, Any]:
+    def seed(
+        self, label: str, cfg: wc.WoqConfig, calibration_texts=None, calib_max_tokens: int = llm.CALIB_MAX_TOKENS
+    ) -> dict[str, Any]:
         """``WeightOnlyQuantPipeline`` (ITREX) for ``cfg``, verified after quantization."""
         return self._add(
             label,
@@ -110,6 +119,7 @@ class VariantRunner:
                 num_threads=self.num_threads,
                 max_new_tokens=self.max_new_tokens,
                 calibration_texts=calibration_texts,
+                calib_max_tokens=calib_max_tokens,
             ),
         )
 

@@ -79,12 +79,30 @@ def sweep_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def peer_line(path: Path) -> str:
+    """The latest llama.cpp peer measurement as one sentence."""
+    rows = ResultsStore(path).rows()
+    if not rows:
+        return f"(no peer rows in {path.name})"
+    row = rows[-1]
+    if row.get("status") != "ok":
+        return f"llama.cpp: {row.get('status')} ({row.get('reason', '')})"
+    return (
+        f"{row['label']} (llama-cpp-python {row['llama_cpp_version']}), {row['num_threads']} threads, "
+        f"prompt {row['prompt_tokens']} tokens, {row['new_tokens']} new: decode {row['decode_tokens_per_s']:.1f} tok/s "
+        f"({row['decode_ms_per_token']:.2f} ms/token), prefill {row['prefill_ms']:.0f} ms, "
+        f"CPU idle before timing {row['cpu_idle_percent']:.0f}% — `{path.relative_to(REPO_ROOT)}`"
+    )
+
+
 def main() -> int:
     for path in sorted((REPO_ROOT / "results" / "rag").glob("embedders-*.jsonl")):
         print("### Embedders\n\n" + rag_table(path) + "\n")
     for path in sorted((REPO_ROOT / "results" / "sweep").glob("*.jsonl")):
         if not path.name.startswith("peers-"):
             print(f"### Weight-only sweep ({path.name.split('-')[0]} grid)\n\n" + sweep_table(path) + "\n")
+    for path in sorted((REPO_ROOT / "results" / "sweep").glob("peers-*.jsonl")):
+        print("### Peer\n\n" + peer_line(path) + "\n")
     return 0
 
 

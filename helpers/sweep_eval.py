@@ -33,13 +33,14 @@ class EvalBudget:
     new_tokens: int = 64
     warmup: int = 1
     iterations: int = 5  # LLM-Perf style: >= 5 timed runs after warm-up
-    calib_texts: int = 64  # AWQ / TEQ / NNCF calibration passages from the Python docs
+    calib_texts: int = 16  # AWQ / TEQ / NNCF calibration passages from the Python docs
+    calib_max_tokens: int = 128  # tokens per passage (ITREX AWQ: ~25 s per 128-token passage on 2 AVX2 cores)
 
 
 BUDGETS: dict[str, EvalBudget] = {
     "full": EvalBudget(),
     # what fits a 2-core machine in half an hour for 16 points: smaller accuracy sets, 32 new tokens, 3 iterations
-    "quick": EvalBudget(ppl_tokens=1024, choice_items=20, new_tokens=32, iterations=3, calib_texts=16),
+    "quick": EvalBudget(ppl_tokens=1024, choice_items=20, new_tokens=32, iterations=3, calib_texts=8),
     "smoke": EvalBudget(
         ppl_tokens=192,
         ppl_window=128,
@@ -49,7 +50,8 @@ BUDGETS: dict[str, EvalBudget] = {
         new_tokens=4,
         warmup=0,
         iterations=1,
-        calib_texts=4,
+        calib_texts=2,
+        calib_max_tokens=32,
     ),
 }
 
@@ -77,7 +79,8 @@ def woq_config_for(point: SweepPoint):
             weight_dtype=OV_DTYPE_TO_WOQ[point.weight_dtype],
             group_size=group,
             scheme=point.scheme,
-            algorithm=point.algorithm,
+            # GPTQ is an NNCF knob outside the ITREX mirror: see openvino_plan_for
+            algorithm="RTN" if point.algorithm == "GPTQ" else point.algorithm,
         )
     raise ValueError(f"backend={point.backend!r} has no WoqConfig")
 
@@ -89,22 +92,28 @@ def unsupported_reason(point: SweepPoint) -> str | None:
     from helpers import device
     from helpers import woq_config as wc
 
-    if point.backend == "openvino" and point.algorithm in ("GPTQ", "TEQ"):
-        if point.algorithm == "TEQ":
-            return "TEQ (trainable equivalent transformation) has no NNCF 2.11 equivalent"
-        return (
-            "GPTQ exists in NNCF 2.11 (compress_weights(gptq=True)) but this cookbook's OvCompressionPlan does not "
-            "wire it yet"
-        )
+    if point.backend == "openvino" and point.algorithm == "TEQ":
+        return "TEQ (trainable equivalent transformation) has no NNCF 2.11 equivalent"
     try:
         cfg = woq_config_for(point)
+        if point.backend == "itrex":
+            problems = wc.isa_problems(cfg, device.CpuInfo.from_host().present_flags())
+            return "; ".join(problems) or None
+        plan = openvino_plan_for(point, cfg)
     except ValueError as err:
         return str(err)
-    if point.backend == "itrex":
-        problems = wc.isa_problems(cfg, device.CpuInfo.from_host().present_flags())
-        return "; ".join(problems) or None
-    plan = wc.to_openvino(cfg)
     return "; ".join(plan.unsupported) or None
+
+
+def openvino_plan_for(point: SweepPoint, cfg=None):
+    """The NNCF plan of an OpenVINO point: its WoqConfig, plus NNCF's data-aware recipe for its algorithm.
+
+    "AWQ" runs AWQ plus scale estimation (NNCF's recommended 4-bit recipe); "GPTQ" runs NNCF's GPTQ.
+    """
+    from helpers import woq_config as wc
+
+    cfg = cfg if cfg is not None else woq_config_for(point)
+    return wc.to_openvino(cfg, scale_estimation=point.algorithm == "AWQ", gptq=point.algorithm == "GPTQ")
 
 
 def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: int = 0) -> float:
@@ -141,7 +150,6 @@ def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: in
 def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any, Any, dict[str, Any]]:
     """Quantize (or load) the model of a point; returns (model, tokenizer, facts about the build)."""
     from helpers import data, llm, models, settings
-    from helpers import woq_config as wc
 
     model_dir = models.causal_lm_dir()
     if point.backend == "torch":
@@ -159,9 +167,11 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         }
         return model, llm.load_tokenizer(model_dir), facts
     cfg = woq_config_for(point)
-    calib = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "TEQ") else None
+    calib = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "TEQ", "GPTQ") else None
     if point.backend == "itrex":
-        pipe, info = llm.build_woq_pipeline(cfg, model_dir, num_threads=num_threads, calibration_texts=calib)
+        pipe, info = llm.build_woq_pipeline(
+            cfg, model_dir, num_threads=num_threads, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens
+        )
         model, tokenizer = llm.unwrap_llm(pipe)
         # bytes = the fp32 checkpoint minus the Linear weights ITREX replaced plus their packed QBits blobs
         replaced = (info["fp32_equivalent_mb"] - info["packed_mb"]) * 2**20
@@ -176,9 +186,8 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         }
         return model, tokenizer, facts
     ir = llm.export_openvino_llm(model_dir)
-    # NNCF's data-aware 4-bit recipe is AWQ plus scale estimation: an OpenVINO "AWQ" point runs both
-    plan = wc.to_openvino(cfg, scale_estimation=point.algorithm == "AWQ")
-    path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib)
+    plan = openvino_plan_for(point, cfg)
+    path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens)
     found = llm.assert_ov_matches(path, cfg)
     meta = llm.read_ov_meta(path) or {}
     model, tokenizer = llm.load_openvino_llm(path, num_threads)

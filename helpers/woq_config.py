@@ -522,6 +522,7 @@ class OvCompressionPlan:
     sensitivity_metric: str | None
     awq: bool | None
     scale_estimation: bool | None
+    gptq: bool | None
     subset_size: int | None
     ignored_patterns: tuple[str, ...]
     needs_dataset: bool
@@ -533,7 +534,7 @@ class OvCompressionPlan:
     def kwargs(self) -> dict[str, Any]:
         """Plain-value keyword arguments (strings for enums, a dict for the ignored scope); ``None`` left out."""
         out: dict[str, Any] = {"mode": self.mode}
-        for name in ("ratio", "group_size", "all_layers", "sensitivity_metric", "awq", "scale_estimation"):
+        for name in ("ratio", "group_size", "all_layers", "sensitivity_metric", "awq", "scale_estimation", "gptq"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -589,11 +590,14 @@ def to_openvino(
     all_layers: bool = False,
     sensitivity_metric: str | None = None,
     scale_estimation: bool = False,
+    gptq: bool = False,
 ) -> OvCompressionPlan:
     """Translate ``cfg`` into an NNCF 2.11 ``compress_weights`` plan.
 
     The keyword-only extras are OpenVINO-only knobs with no ITREX field (defaults reproduce ITREX: every layer in
-    the primary precision). With ``strict=True`` any entry in ``unsupported`` raises ``ValueError`` instead.
+    the primary precision). ``gptq=True`` asks for NNCF's data-aware GPTQ (4-bit modes with a group size, not with
+    scale estimation; ITREX's GPTQ needs ``algorithm_args`` this mirror does not model, so it lives here).
+    With ``strict=True`` any entry in ``unsupported`` raises ``ValueError`` instead.
     """
     if not isinstance(cfg, WoqConfig):
         raise ValueError(f"to_openvino expects a WoqConfig, got {type(cfg).__name__}")
@@ -638,11 +642,12 @@ def to_openvino(
         )
 
     is_int8 = mode.startswith("int8")
-    if is_int8 and (ratio != 1.0 or all_layers or sensitivity_metric is not None or scale_estimation):
+    _check_bool("gptq", gptq)
+    if is_int8 and (ratio != 1.0 or all_layers or sensitivity_metric is not None or scale_estimation or gptq):
         raise ValueError(
-            f"mode={mode!r}: NNCF 2.11 INT8 modes take no ratio, all_layers, sensitivity_metric or scale_estimation "
-            f"(got ratio={ratio!r}, all_layers={all_layers!r}, sensitivity_metric={sensitivity_metric!r}, "
-            f"scale_estimation={scale_estimation!r})"
+            f"mode={mode!r}: NNCF 2.11 INT8 modes take no ratio, all_layers, sensitivity_metric, scale_estimation "
+            f"or gptq (got ratio={ratio!r}, all_layers={all_layers!r}, sensitivity_metric={sensitivity_metric!r}, "
+            f"scale_estimation={scale_estimation!r}, gptq={gptq!r})"
         )
     if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not 0 <= ratio <= 1:
         raise _refuse("ratio", ratio, "floats in [0, 1]")
@@ -687,6 +692,11 @@ def to_openvino(
 
     if scale_estimation and (mode == "nf4" or group_size == -1):
         raise ValueError(f"scale_estimation=True is refused by NNCF 2.11 with mode={mode!r}, group_size={group_size!r}")
+    if gptq and (scale_estimation or group_size == -1):
+        raise ValueError(
+            f"gptq=True is refused by NNCF 2.11 with scale_estimation={scale_estimation!r}, group_size={group_size!r}: "
+            "allowed with a group size (not -1) and without scale estimation"
+        )
     if cfg.mse_range:
         lost(
             "mse_range",
@@ -740,6 +750,7 @@ def to_openvino(
     needs_dataset = (
         bool(awq)
         or scale_estimation
+        or gptq
         or (ratio != 1.0 and sensitivity_metric not in (None, "weight_quantization_error"))
     )
     plan = OvCompressionPlan(
@@ -750,6 +761,7 @@ def to_openvino(
         sensitivity_metric=sensitivity_metric,
         awq=awq,
         scale_estimation=None if is_int8 else scale_estimation,
+        gptq=None if is_int8 else gptq,
         subset_size=cfg.calib_iters if needs_dataset and cfg.algorithm == "AWQ" else None,
         ignored_patterns=patterns,
         needs_dataset=needs_dataset,

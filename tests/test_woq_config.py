@@ -410,6 +410,31 @@ def test_to_openvino_extra_knobs():
         wc.to_openvino(WoqConfig(), sensitivity_metric="loss")
 
 
+def test_to_openvino_gptq():
+    plan = wc.to_openvino(WoqConfig(weight_dtype="int4_clip", group_size=64), gptq=True)
+    assert plan.kwargs()["gptq"] is True and plan.needs_dataset and plan.unsupported == []
+    assert wc.to_openvino(WoqConfig(group_size=64), gptq=True).mode == "nf4"  # NNCF 2.11 GPTQ also does NF4
+    assert "gptq" not in wc.to_openvino(WoqConfig(weight_dtype="int8", group_size=-1)).kwargs()
+    with pytest.raises(ValueError, match="INT8 modes take no .*gptq=True"):
+        wc.to_openvino(WoqConfig(weight_dtype="int8", group_size=-1), gptq=True)
+    with pytest.raises(ValueError, match="gptq=True is refused .*scale_estimation=True"):
+        wc.to_openvino(WoqConfig(weight_dtype="int4_clip"), gptq=True, scale_estimation=True)
+    with pytest.raises(ValueError, match="gptq=True is refused .*group_size=-1"):
+        wc.to_openvino(WoqConfig(weight_dtype="int4_clip", group_size=-1), gptq=True)
+    with pytest.raises(ValueError, match="gptq='yes'.*True, False"):
+        wc.to_openvino(WoqConfig(), gptq="yes")
+
+
+def test_gptq_plan_runs_through_nncf():
+    pytest.importorskip("openvino")
+    nncf = pytest.importorskip("nncf")
+    plan = wc.to_openvino(WoqConfig(weight_dtype="int4_clip", group_size=16), gptq=True)
+    dataset = nncf.Dataset([np.random.rand(1, 4, 64).astype(np.float32) for _ in range(2)])
+    model = plan.compress(_tiny_ov_model(), dataset)
+    types = {n.get_output_element_type(0).get_type_name() for n in model.get_ops() if n.get_type_name() == "Constant"}
+    assert "u4" in types
+
+
 def _tiny_ov_model():
     import openvino as ov
     from openvino.runtime import opset13 as ops

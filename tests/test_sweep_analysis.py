@@ -1,0 +1,105 @@
+"""Reading sweep results: derived columns, Pareto front, picks, published orderings and verdicts (synthetic rows)."""
+
+import pandas as pd
+
+from helpers import report
+from helpers import sweep_analysis as sa
+from helpers.results import ResultsStore
+
+
+def _row(key, backend, dtype, ppl, ms, algorithm="RTN", status="ok"):
+    return {
+        "key": key,
+        "label": key.replace("/", " "),
+        "backend": backend,
+        "weight_dtype": dtype,
+        "algorithm": algorithm,
+        "status": status,
+        "perplexity": ppl,
+        "decode_ms_per_token": ms,
+        "decode_tokens_per_s": 1000 / ms,
+        "prefill_ms": 100.0,
+        "model_bytes": 1000,
+    }
+
+
+ROWS = [
+    _row("torch/fp32", "torch", "fp32", 10.0, 100.0),
+    _row("openvino/int8/g32/sym/RTN/auto", "openvino", "int8", 10.1, 20.0),
+    _row("openvino/int4/g64/sym/RTN/auto", "openvino", "int4", 13.0, 15.0),
+    _row("openvino/int4/g64/sym/AWQ/auto", "openvino", "int4", 10.5, 16.0, "AWQ"),
+    _row("itrex/nf4/g32/sym/RTN/fp32", "itrex", "nf4", 12.0, 90.0),
+    {"key": "itrex/int4_clip/g32/sym/GPTQ/fp32", "status": "unsupported", "reason": "needs algorithm_args"},
+]
+
+
+def _frame(tmp_path):
+    store = ResultsStore(tmp_path / "sweep.jsonl")
+    for row in ROWS:
+        store.append(row)
+    return sa.results_frame(store.path)
+
+
+def test_results_frame_derives_speedup_and_ppl_change(tmp_path):
+    df = _frame(tmp_path).set_index("key")
+    assert df.loc["openvino/int4/g64/sym/RTN/auto", "decode_speedup"] == 100.0 / 15.0
+    assert abs(df.loc["openvino/int4/g64/sym/RTN/auto", "ppl_change"] - 0.3) < 1e-12
+    assert list(sa.not_measured(df.reset_index())["key"]) == ["itrex/int4_clip/g32/sym/GPTQ/fp32"]
+
+
+def test_pareto_front_and_pick(tmp_path):
+    df = _frame(tmp_path)
+    front = sa.pareto_front(df)
+    assert set(front["key"]) == {
+        "torch/fp32",
+        "openvino/int8/g32/sym/RTN/auto",
+        "openvino/int4/g64/sym/RTN/auto",
+        "openvino/int4/g64/sym/AWQ/auto",
+    }
+    assert sa.pick(df, "openvino", 0.10)["key"] == "openvino/int4/g64/sym/AWQ/auto"
+    assert sa.pick(df, "itrex", 0.10) is None
+
+
+def test_compare_with_published_orders_only_what_was_measured(tmp_path):
+    rows, summary = sa.compare_with_published(_frame(tmp_path))
+    nncf = summary[summary["study"].str.startswith("NNCF")].iloc[0]
+    assert nncf["our order (best first)"] == "fp32 < int8 < int4" and nncf["compared"] == "3 of 4"
+    gptq = rows[rows["our_point"] == "itrex/int4_clip/g32/sym/GPTQ/fp32"].iloc[0]
+    assert gptq["status"] == "unsupported" and gptq["reason"] == "needs algorithm_args"
+
+
+def test_verdict_lines_name_bars_and_peer(tmp_path):
+    peer = {"status": "ok", "decode_ms_per_token": 7.5, "decode_tokens_per_s": 133.3}
+    text = "\n".join(sa.verdict_lines(_frame(tmp_path), peer, 0.10))
+    assert "fastest 4-bit point: openvino int4 g64 sym RTN auto: 6.67x fp32 decode (met the 3x bar)" in text
+    assert "perplexity +30.0% (missed the 10% bar)" in text
+    assert "most accurate 4-bit point at >= 3x fp32 decode: openvino int4 g64 sym AWQ auto: perplexity +5.0%" in text
+    assert "4-bit points meeting both bars: 1 of 3" in text
+    assert "0.50x llama.cpp's speed" in text
+    assert "llama.cpp peer: not installed (pip install x)" in sa.verdict_lines(
+        pd.DataFrame(ROWS).assign(decode_speedup=1.0, ppl_change=0.0),
+        {"status": "not installed", "reason": "pip install x"},
+    )
+
+
+def test_report_peer_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
+    store = ResultsStore(tmp_path / "peers.jsonl")
+    assert "no peer rows" in report.peer_line(store.path)
+    store.append(
+        {
+            "key": "p",
+            "status": "ok",
+            "label": "llama.cpp Q4_1 (GGUF)",
+            "llama_cpp_version": "0.3.36",
+            "num_threads": 2,
+            "prompt_tokens": 256,
+            "new_tokens": 64,
+            "decode_tokens_per_s": 125.0,
+            "decode_ms_per_token": 8.0,
+            "prefill_ms": 1174.2,
+            "cpu_idle_percent": 100.0,
+        }
+    )
+    line = report.peer_line(store.path)
+    assert line.startswith("llama.cpp Q4_1 (GGUF) (llama-cpp-python 0.3.36), 2 threads") and "125.0 tok/s" in line
