@@ -61,6 +61,34 @@ def variant_row(
     return row
 
 
+#: Layer counts neural-speed 1.0's llama loader sizes scratch buffers for (``models/llama/llama.h``); any other count
+#: hits ``MODEL_ASSERT(false)``, which aborts the whole Python process, so it is checked before loading.
+NEURAL_SPEED_LLAMA_LAYERS = (22, 32, 40, 48, 56, 60, 80)
+
+
+def neural_speed_status(model_dir: str | Path | None = None) -> tuple[str, str]:
+    """Can ITREX's C++ runtime (``neural-speed``, behind ``load_in_4bit=True``) run the offline model here?
+
+    Returns ``(status, reason)`` with status ``"available"``, ``"not installed"`` or ``"unsupported"``. Checked
+    without loading: neural-speed aborts the process on an unsupported shape, and its Hugging Face conversion path
+    calls ``from_pretrained(..., trust_remote_code=True)``, which this cookbook never does.
+    """
+    import importlib.util
+    import json
+
+    if importlib.util.find_spec("neural_speed") is None:
+        return "not installed", "neural-speed is not installed (pip install --no-deps neural-speed==1.0)"
+    config = json.loads((Path(model_dir or models.causal_lm_dir()) / "config.json").read_text(encoding="utf-8"))
+    layers = int(config["num_hidden_layers"])
+    if config.get("model_type") == "llama" and layers not in NEURAL_SPEED_LLAMA_LAYERS:
+        return (
+            "unsupported",
+            f"neural-speed 1.0's llama loader only knows {', '.join(map(str, NEURAL_SPEED_LLAMA_LAYERS))}-layer models "
+            f"(MODEL_ASSERT in models/llama/llama.h aborts the process); this model has {layers} layers",
+        )
+    return "available", "neural-speed can load this model shape"
+
+
 def stream_chunks(runnable: Any, value: Any) -> list[str]:
     """All chunks ``runnable.stream(value)`` yields (one chunk = the class does not stream token by token)."""
     return [str(chunk) for chunk in runnable.stream(value)]
@@ -126,6 +154,12 @@ class VariantRunner:
     def openvino(self, label: str, path: Path) -> dict[str, Any]:
         """``HuggingFacePipeline`` around an ``OVModelForCausalLM`` loaded from ``path``."""
         return self._add(label, lambda: (llm.openvino_langchain_llm(path, self.num_threads, self.max_new_tokens), {}))
+
+    def record(self, label: str, status: str, reason: str) -> dict[str, Any]:
+        """A variant that was not timed, with the reason (shown in the side-by-side table)."""
+        row = {"variant": label, "status": status, "reason": reason}
+        self.rows.append(row)
+        return row
 
     def frame(self):
         """All rows as a DataFrame with decode speed-up relative to the torch fp32 row (if present)."""

@@ -147,8 +147,8 @@ GRIDS: dict[str, Grid] = {
     ),
     "reproduce": Grid(
         "reproduce",
-        "17 points, most informative first (the committed run): seed nf4/int4 and OpenVINO int4/nf4, every other "
-        "dtype at g32, and the g64, AWQ and GPTQ points notebook 05 compares with published results",
+        "19 points, most informative first (the committed run): seed nf4/int4 and OpenVINO int4/nf4, every other "
+        "dtype at g32, and the g64, AWQ and GPTQ points notebook 05 compares with published results, and asym g32",
         extra=(
             _itrex("nf4"),
             _ov("int4", 64),
@@ -166,6 +166,9 @@ GRIDS: dict[str, Grid] = {
             _ov("int4", 64, "sym", "AWQ"),
             _itrex("int4_clip", 32, "sym", "AWQ"),
             _ov("int4", 64, "sym", "GPTQ"),
+            # asym at g32 is the grid closest to the packaged Q4_1 checkpoint our fp32 baseline was dequantized from
+            _ov("int4", 32, "asym"),
+            _itrex("int4_clip", 32, "asym"),
         ),
     ),
     "large": Grid(
