@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import importlib.util
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,9 +75,6 @@ def neural_speed_status(model_dir: str | Path | None = None) -> tuple[str, str]:
     without loading: neural-speed aborts the process on an unsupported shape, and its Hugging Face conversion path
     calls ``from_pretrained(..., trust_remote_code=True)``, which this cookbook never does.
     """
-    import importlib.util
-    import json
-
     if importlib.util.find_spec("neural_speed") is None:
         return "not installed", "neural-speed is not installed (pip install --no-deps neural-speed==1.0)"
     config = json.loads((Path(model_dir or models.causal_lm_dir()) / "config.json").read_text(encoding="utf-8"))
