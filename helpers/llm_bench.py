@@ -73,7 +73,7 @@ def neural_speed_status(model_dir: str | Path | None = None) -> tuple[str, str]:
 
     Returns ``(status, reason)`` with status ``"available"``, ``"not installed"`` or ``"unsupported"``. Checked
     without loading: neural-speed aborts the process on an unsupported shape, and its Hugging Face conversion path
-    calls ``from_pretrained(..., trust_remote_code=True)``, which this cookbook never does.
+    enables ``trust_remote_code`` in ``from_pretrained``, which this cookbook never does.
     """
     if importlib.util.find_spec("neural_speed") is None:
         return "not installed", "neural-speed is not installed (pip install --no-deps neural-speed==1.0)"

@@ -76,6 +76,9 @@ def sweep_table(path: Path) -> str:
         "",
         f"{len(df) - len(ok)} more points recorded as unsupported or failed, with reasons, in the file.",
     ]
+    bad = sa.broken(df)
+    if not bad.empty:
+        lines.append(f"Broken (ran, but perplexity is NaN: non-finite logits): {', '.join(bad['label'])}.")
     return "\n".join(lines)
 
 
@@ -98,9 +101,10 @@ def peer_line(path: Path) -> str:
 def main() -> int:
     for path in sorted((REPO_ROOT / "results" / "rag").glob("embedders-*.jsonl")):
         print("### Embedders\n\n" + rag_table(path) + "\n")
-    for path in sorted((REPO_ROOT / "results" / "sweep").glob("*.jsonl")):
-        if not path.name.startswith("peers-"):
-            print(f"### Weight-only sweep ({path.name.split('-')[0]} grid)\n\n" + sweep_table(path) + "\n")
+    sweeps = [p for p in sorted((REPO_ROOT / "results" / "sweep").glob("*.jsonl")) if not p.name.startswith("peers-")]
+    full = [p for p in sweeps if p.name.startswith("full-")]
+    for path in full or sweeps:  # the full grid contains the smaller grids' points
+        print(f"### Weight-only sweep ({path.name.split('-')[0]} grid)\n\n" + sweep_table(path) + "\n")
     for path in sorted((REPO_ROOT / "results" / "sweep").glob("peers-*.jsonl")):
         print("### Peer\n\n" + peer_line(path) + "\n")
     return 0

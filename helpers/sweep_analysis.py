@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.plots import pareto_mask
@@ -39,7 +40,20 @@ def results_frame(path: str | Path) -> pd.DataFrame:
         df["size_ratio"] = df["model_bytes"] / b["model_bytes"]
     if "model_bytes" in df:
         df["model_mb"] = df["model_bytes"] / 2**20
+    if "perplexity" in df:
+        # a point that ran but whose perplexity is NaN/inf is a broken model, not a quality number
+        df["broken"] = (df["status"] == "ok") & ~np.isfinite(df["perplexity"].astype(float))
+        if "faq_choice_accuracy" in df:  # rows written before the evaluator caught NaN scores show a false 1.0
+            df.loc[df["broken"], "faq_choice_accuracy"] = np.nan
     return df
+
+
+def broken(df: pd.DataFrame) -> pd.DataFrame:
+    """Points that ran but produced non-finite perplexity (NaN/inf logits): broken models, shown separately."""
+    if df.empty or "broken" not in df:
+        return df.iloc[0:0]
+    columns = ["key", "label", "perplexity", "decode_tokens_per_s"]
+    return df[df["broken"]].reindex(columns=columns).reset_index(drop=True)
 
 
 def measured(df: pd.DataFrame) -> pd.DataFrame:
@@ -196,6 +210,10 @@ def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: 
             f"perplexity {best['perplexity']:.2f} ({best['ppl_change']:+.1%})"
         )
     ok = measured(df)
+    bad = broken(df)
+    if not bad.empty:
+        lines.append(f"broken (non-finite perplexity, excluded from picks and fronts): {', '.join(bad['label'])}")
+    ok = ok[np.isfinite(ok["perplexity"].astype(float))] if "perplexity" in ok else ok
     four_bit = ok[ok["weight_dtype"].isin(INT4_CLASS)].sort_values("decode_ms_per_token")
     if four_bit.empty or "decode_speedup" not in four_bit:
         return lines

@@ -6,6 +6,7 @@ one backend is recorded as that point's failure. Used by :mod:`helpers.sweep` (C
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import random
 import time
@@ -143,6 +144,8 @@ def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: in
             logits = llm.sequence_logits(model, ids)[0, len(prompt_ids) - 1 : -1].double()
             logp = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(answer_ids)[:, None])
             scores.append(float(logp.mean()))
+        if not all(math.isfinite(score) for score in scores):
+            return float("nan")  # NaN log-likelihoods compare False and would make choice 0 "win" every time
         correct += int(max(range(len(scores)), key=scores.__getitem__) == 0)
     return correct / len(items)
 
@@ -215,6 +218,8 @@ def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> d
     row["perplexity"] = llm.perplexity(
         model, tokenizer, text, max_tokens=budget.ppl_tokens, window=budget.ppl_window, stride=budget.ppl_stride
     )
+    if not math.isfinite(row["perplexity"]):
+        row["quality_warning"] = "non-finite perplexity: the quantized model produces NaN/inf logits"
     row["faq_choice_accuracy"] = faq_choice_accuracy(model, tokenizer, budget)
     prompt = llm.prompt_with_tokens(tokenizer, "Who speaks first in this scene?", text, budget.prompt_tokens)
     timing = llm.measure_generation(

@@ -29,6 +29,7 @@ ROWS = [
     _row("openvino/int4/g64/sym/RTN/auto", "openvino", "int4", 13.0, 15.0),
     _row("openvino/int4/g64/sym/AWQ/auto", "openvino", "int4", 10.5, 16.0, "AWQ"),
     _row("itrex/nf4/g32/sym/RTN/fp32", "itrex", "nf4", 12.0, 90.0),
+    _row("itrex/nf4/g128/sym/RTN/fp32", "itrex", "nf4", float("nan"), 80.0),
     {"key": "itrex/int4_clip/g32/sym/GPTQ/fp32", "status": "unsupported", "reason": "needs algorithm_args"},
 ]
 
@@ -45,6 +46,15 @@ def test_results_frame_derives_speedup_and_ppl_change(tmp_path):
     assert df.loc["openvino/int4/g64/sym/RTN/auto", "decode_speedup"] == 100.0 / 15.0
     assert abs(df.loc["openvino/int4/g64/sym/RTN/auto", "ppl_change"] - 0.3) < 1e-12
     assert list(sa.not_measured(df.reset_index())["key"]) == ["itrex/int4_clip/g32/sym/GPTQ/fp32"]
+
+
+def test_nan_perplexity_is_flagged_broken_and_kept_out_of_picks(tmp_path):
+    df = _frame(tmp_path)
+    assert list(sa.broken(df)["key"]) == ["itrex/nf4/g128/sym/RTN/fp32"]
+    assert "itrex/nf4/g128/sym/RTN/fp32" not in set(sa.pareto_front(df)["key"])
+    assert "broken (non-finite perplexity, excluded from picks and fronts): itrex nf4 g128" in "\n".join(
+        sa.verdict_lines(df)
+    )
 
 
 def test_pareto_front_and_pick(tmp_path):

@@ -40,3 +40,32 @@ def test_openvino_plan_for_maps_algorithms_to_nncf_recipes():
 def test_budgets_keep_calibration_small():
     for name, budget in sweep_eval.BUDGETS.items():
         assert budget.calib_texts * budget.calib_max_tokens <= 4096, name
+
+
+def test_faq_choice_accuracy_is_nan_when_the_model_returns_nan(monkeypatch):
+    import torch
+
+    from helpers import data, llm
+    from helpers.data import QAPair
+
+    faq = [QAPair(id=f"faq-{i:03d}", source="faq", question=f"q{i}?", answer=f"answer {i}") for i in range(6)]
+    monkeypatch.setattr(data, "load_faq", lambda limit=None: faq)
+
+    class Tok:
+        def __call__(self, text, add_special_tokens=False):
+            return type("Enc", (), {"input_ids": [ord(ch) % 50 for ch in text]})()
+
+    budget = sweep_eval.BUDGETS["smoke"]
+    monkeypatch.setattr(llm, "sequence_logits", lambda model, ids: torch.full((1, ids.shape[1], 50), float("nan")))
+    assert sweep_eval.faq_choice_accuracy(None, Tok(), budget) != sweep_eval.faq_choice_accuracy(None, Tok(), budget)
+
+    def favour_first(model, ids):  # candidate 0 (the true answer) keeps uniform logits; the others lose mass
+        logits = torch.zeros((1, ids.shape[1], 50))
+        if favour_first.calls % budget.n_choices:
+            logits[..., 40] = 10.0  # token 40 never occurs in these answers
+        favour_first.calls += 1
+        return logits
+
+    favour_first.calls = 0
+    monkeypatch.setattr(llm, "sequence_logits", favour_first)
+    assert sweep_eval.faq_choice_accuracy(None, Tok(), budget) == 1.0
