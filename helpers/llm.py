@@ -565,6 +565,8 @@ def ov_plan_key(plan: OvCompressionPlan, calibration: str = "") -> str:
         parts.append("awq")
     if kwargs.get("scale_estimation"):
         parts.append("se")
+    if kwargs.get("gptq"):
+        parts.append("gptq")
     if kwargs.get("ratio") not in (None, 1.0):
         parts.append(f"r{kwargs['ratio']:g}")
     if kwargs.get("all_layers"):

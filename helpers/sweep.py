@@ -114,7 +114,7 @@ GRIDS: dict[str, Grid] = {
     ),
     "full": Grid(
         "full",
-        "35 points (TEQ ~20 min alone; about 1.5 h on 2 cores): every dtype at g32 sym RTN on both backends, then one "
+        "36 points (TEQ ~25 min alone; about 1.5 h on 2 cores): every dtype at g32 sym RTN on both backends, then one "
         "axis at a time: group size, scheme, algorithm (AWQ, TEQ, GPTQ) and compute dtype, plus the g64 points the "
         "QLoRA and NNCF comparisons need",
         itrex_dtypes=("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
@@ -137,6 +137,7 @@ GRIDS: dict[str, Grid] = {
             _ov("int4", 64, "sym", "AWQ"),
             _ov("int4", 64, "sym", "GPTQ"),
             _ov("int4", 64, "sym", "TEQ"),
+            _ov("int4", 32, "asym", "AWQ"),  # the most accurate 4-bit recipe found here: asym g32 + AWQ + SE
             # the backend's own formats (NNCF 2.11 has int8/int4/nf4 only: recorded as unsupported with the reason)
             _ov("mxfp4"),
             # compute dtype (recorded as unsupported where the CPU lacks the ISA)
