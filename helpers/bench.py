@@ -45,6 +45,19 @@ class TimingStats:
         }
 
 
+def run_in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a freshly spawned process (clean thread pools, no state from earlier runs).
+
+    A worker that dies (SIGILL in a native library, OOM kill) raises ``BrokenProcessPool`` here instead of hanging,
+    so callers can record it as a failure. ``fn`` and ``args`` must be picklable.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def time_call(fn: Callable[[], Any], *, warmup: int = 1, iterations: int = 5) -> TimingStats:
     """Run ``fn`` ``warmup`` times untimed, then ``iterations`` times timed with ``perf_counter``."""
     if iterations < 1:

@@ -124,6 +124,7 @@ class VariantRunner:
         self.timing = {"max_new_tokens": max_new_tokens, "warmup": warmup, "iterations": iterations}
         self.model_dir = models.causal_lm_dir()
         self.rows: list[dict[str, Any]] = []
+        self.ir_checks: list[dict[str, Any]] = []  # what each OpenVINO IR was found to hold
 
     def _add(self, label: str, build: Callable[[], tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
         row = variant_row(label, build, self.prompt, **self.timing)
@@ -153,6 +154,23 @@ class VariantRunner:
     def openvino(self, label: str, path: Path) -> dict[str, Any]:
         """``HuggingFacePipeline`` around an ``OVModelForCausalLM`` loaded from ``path``."""
         return self._add(label, lambda: (llm.openvino_langchain_llm(path, self.num_threads, self.max_new_tokens), {}))
+
+    def openvino_checked(self, label: str, cfg: wc.WoqConfig | None = None, **compress: Any) -> dict[str, Any]:
+        """Build (or reuse) the IR for ``cfg`` (``None``: fp32) with :func:`openvino_dir`, check it holds the weight
+        dtype and group size asked for (raises if not), add that to ``ir_checks``, then time it like
+        :meth:`openvino`. ``compress`` goes to :func:`openvino_dir` (scale_estimation, gptq, calibration...)."""
+        path = openvino_dir(cfg, **compress)
+        found = llm.inspect_openvino_ir(path)
+        if cfg is not None:
+            llm.assert_ov_matches(path, cfg)
+        self.ir_checks.append(
+            {
+                "variant": label,
+                "linear weight types found": found["linear_weight_types"],
+                "group sizes": found["group_sizes"],
+            }
+        )
+        return self.openvino(label, path)
 
     def record(self, label: str, status: str, reason: str) -> dict[str, Any]:
         """A variant that was not timed, with the reason (shown in the side-by-side table)."""

@@ -10,10 +10,8 @@ one results row per embedder appended to a resumable results file.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -112,7 +110,7 @@ def run(
     """Measure each embedder not yet in the results file, each in its own process; returns the store."""
     from tqdm.auto import tqdm
 
-    from helpers import embedders
+    from helpers import bench, embedders
 
     names = names or list(embedders.EMBEDDERS)
     for name in names:
@@ -122,7 +120,6 @@ def run(
     out = Path(out) if out else results_dir("rag") / "embedders.jsonl"
     store = ResultsStore(out)
     done = store.done_keys()
-    ctx = mp.get_context("spawn")
     for name in tqdm(names, desc="embedders", unit="embedder"):
         key = f"{name}/{cfg.tag}"
         if key in done:
@@ -131,13 +128,11 @@ def run(
         if reason:
             store.append({"key": key, "embedder": name, "status": "unavailable", "reason": reason, **asdict(cfg)})
             continue
-        # a worker that crashes (SIGILL in a native library, OOM kill) raises BrokenProcessPool instead of hanging
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            try:
-                row = pool.submit(measure_embedder, name, cfg, str(_reference_path(out, cfg))).result()
-                row.update(status="ok")
-            except Exception as exc:  # recorded: one broken backend must not hide the others' numbers
-                row = {"embedder": name, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+        try:  # a worker that crashes (SIGILL in a native library, OOM kill) raises instead of hanging
+            row = bench.run_in_fresh_process(measure_embedder, name, cfg, str(_reference_path(out, cfg)))
+            row.update(status="ok")
+        except Exception as exc:  # recorded: one broken backend must not hide the others' numbers
+            row = {"embedder": name, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
         store.append({"key": key, **row, **asdict(cfg)})
     return store
 

@@ -213,7 +213,7 @@ def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: 
     bad = broken(df)
     if not bad.empty:
         lines.append(f"broken (non-finite perplexity, excluded from picks and fronts): {', '.join(bad['label'])}")
-    ok = ok[np.isfinite(ok["perplexity"].astype(float))] if "perplexity" in ok else ok
+    ok = ok[~ok["broken"]] if "broken" in ok else ok
     four_bit = ok[ok["weight_dtype"].isin(INT4_CLASS)].sort_values("decode_ms_per_token")
     if four_bit.empty or "decode_speedup" not in four_bit:
         return lines

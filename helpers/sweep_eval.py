@@ -7,13 +7,12 @@ one backend is recorded as that point's failure. Used by :mod:`helpers.sweep` (C
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import random
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from helpers.bench import run_in_fresh_process
 from helpers.sweep import SweepPoint
 
 #: OpenVINO grid names -> the ITREX weight dtype whose NNCF plan they are (int4 sym/asym = int4_clip's grid).
@@ -40,7 +39,7 @@ class EvalBudget:
 
 BUDGETS: dict[str, EvalBudget] = {
     "full": EvalBudget(),
-    # what fits a 2-core machine in half an hour for 16 points: smaller accuracy sets, 32 new tokens, 3 iterations
+    # ~25 min on 2 cores for the 19-point reproduce grid: smaller accuracy sets, 32 new tokens, 3 iterations
     "quick": EvalBudget(ppl_tokens=1024, choice_items=20, new_tokens=32, iterations=3, calib_texts=8),
     "smoke": EvalBudget(
         ppl_tokens=192,
@@ -249,6 +248,5 @@ class PointEvaluator:
     def __call__(self, point: SweepPoint) -> dict[str, Any]:
         if not self.isolate:
             return evaluate_point(point, self.num_threads, self.budget)
-        # a crashed worker (SIGILL, OOM kill) raises BrokenProcessPool, recorded by the sweep as a failed point
-        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-            return pool.submit(evaluate_point, point, self.num_threads, self.budget).result()
+        # a crashed worker raises BrokenProcessPool, recorded by the sweep as a failed point
+        return run_in_fresh_process(evaluate_point, point, self.num_threads, self.budget)

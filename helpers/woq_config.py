@@ -459,6 +459,26 @@ def isa_problems(cfg: WoqConfig, cpu_flags: set[str] | frozenset[str]) -> list[s
 
 
 # --- ITREX ---------------------------------------------------------------------------------------------------------
+def compute_dtype_support(cpu_flags: set[str] | frozenset[str]) -> list[dict[str, Any]]:
+    """One row per ``compute_dtype``: the weight dtype it is tried with, whether QBits runs it here, and why not.
+
+    int8 compute is paired with ``int4_clip`` (it needs an integer weight grid), the others with the default nf4.
+    """
+    rows = []
+    for compute in COMPUTE_DTYPES:
+        weights = "int4_clip" if compute == "int8" else "nf4"
+        problems = isa_problems(WoqConfig(weight_dtype=weights, compute_dtype=compute), cpu_flags)
+        rows.append(
+            {
+                "compute_dtype": compute,
+                "weight_dtype": weights,
+                "runs here": not problems,
+                "why not": "; ".join(problems),
+            }
+        )
+    return rows
+
+
 def to_itrex(cfg: WoqConfig, *, calib_dataloader: Any = None, tokenizer: Any = None) -> Any:
     """The ITREX 1.3.2 ``WeightOnlyQuantConfig`` for ``cfg`` (``post_init()`` already run, as the CPU path does).
 

@@ -514,3 +514,10 @@ def test_optimum_intel_builds_and_drops_nf4_silently():
     # the trap this module guards against: unknown kwargs vanish and nf4 becomes plain int4
     silent = OVWeightQuantizationConfig(bits=4, weight_format="nf4", scale_estimation=True)
     assert not hasattr(silent, "weight_format") and not hasattr(silent, "scale_estimation")
+
+
+def test_compute_dtype_support_table():
+    rows = {r["compute_dtype"]: r for r in wc.compute_dtype_support({"avx2", "avx512_vnni"})}
+    assert [r["weight_dtype"] for r in rows.values()] == ["nf4", "nf4", "int4_clip"]
+    assert rows["fp32"]["runs here"] and rows["int8"]["runs here"]
+    assert not rows["bf16"]["runs here"] and "amx_bf16" in rows["bf16"]["why not"]
