@@ -807,6 +807,9 @@ def inspect_openvino_ir(path: str | Path) -> dict[str, Any]:
         "constants_by_type": dict(sorted(constants.items())),
         "weights_by_type": dict(Counter(x["weight_type"] for x in layers)),
         "linear_weight_types": dict(Counter(x["weight_type"] for x in linear)),
+        "linear_params_by_type": dict(
+            sum((Counter({x["weight_type"]: math.prod(x["shape"])}) for x in linear), Counter())
+        ),
         "group_sizes": sorted({x["group_size"] for x in linear}),
         "zero_points": dict(Counter(str(x["zero_point"]) for x in linear)),
         "weight_mb": round(sum(x["bytes"] for x in unique) / 2**20, 2),

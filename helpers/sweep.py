@@ -1,7 +1,8 @@
 """Resumable weight-only quantization sweeps: a grid of points, one results row per point, nothing lost on a kill.
 
-A point is (backend, weight_dtype, group_size, scheme, algorithm, compute_dtype). Points a backend cannot run are
-recorded as rows with ``status="unsupported"`` and the reason, never dropped. Results go to a JSON Lines file
+A point is (backend, weight_dtype, group_size, scheme, algorithm, compute_dtype, ratio); ``ratio`` < 1 is NNCF's
+mixed precision (that share of the linear weights in the 4-bit format, the rest in int8). Points a backend cannot run
+are recorded as rows with ``status="unsupported"`` and the reason, never dropped. Results go to a JSON Lines file
 (:class:`helpers.results.ResultsStore`), keyed by the point; re-running skips finished points.
 
     python -m helpers.sweep --grid smoke --out results/sweep/smoke.jsonl
@@ -35,19 +36,22 @@ class SweepPoint:
     scheme: str = "sym"
     algorithm: str = "RTN"
     compute_dtype: str = "fp32"
+    ratio: float = 1.0  # NNCF mixed precision: share of linear weights in weight_dtype, the rest int8 (1 = all)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend={self.backend!r} is not supported: allowed values are {', '.join(BACKENDS)}")
+        if isinstance(self.ratio, bool) or not isinstance(self.ratio, (int, float)) or not 0 < self.ratio <= 1:
+            raise ValueError(f"ratio={self.ratio!r} is not supported: allowed values are numbers in (0, 1]")
 
     @property
     def key(self) -> str:
         """Stable id used to resume: the same point always gets the same key."""
         if self.backend == "torch":
             return f"torch/{self.weight_dtype}"
-        return (
-            f"{self.backend}/{self.weight_dtype}/g{self.group_size}/{self.scheme}/{self.algorithm}/{self.compute_dtype}"
-        )
+        axes = (self.weight_dtype, f"g{self.group_size}", self.scheme, self.algorithm, self.compute_dtype)
+        key = "/".join((self.backend, *axes))
+        return key if self.ratio == 1 else f"{key}/r{self.ratio:g}"  # ratio 1 keeps the keys of older results
 
     @property
     def label(self) -> str:
@@ -55,7 +59,8 @@ class SweepPoint:
         if self.backend == "torch":
             return f"torch {self.weight_dtype}"
         algo = "" if self.algorithm == "RTN" else f" {self.algorithm}"
-        return f"{self.backend} {self.weight_dtype} g{self.group_size} {self.scheme}{algo}"
+        mixed = "" if self.ratio == 1 else f" {self.ratio:.0%}+int8"
+        return f"{self.backend} {self.weight_dtype} g{self.group_size} {self.scheme}{algo}{mixed}"
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,8 @@ def _itrex(dtype: str, group: int = 32, scheme: str = "sym", algo: str = "RTN", 
     return SweepPoint("itrex", dtype, group, scheme, algo, compute)
 
 
-def _ov(dtype: str, group: int = 32, scheme: str = "sym", algo: str = "RTN") -> SweepPoint:
-    return SweepPoint("openvino", dtype, group, scheme, algo, "auto")
+def _ov(dtype: str, group: int = 32, scheme: str = "sym", algo: str = "RTN", ratio: float = 1.0) -> SweepPoint:
+    return SweepPoint("openvino", dtype, group, scheme, algo, "auto", ratio)
 
 
 GRIDS: dict[str, Grid] = {
@@ -114,9 +119,9 @@ GRIDS: dict[str, Grid] = {
     ),
     "full": Grid(
         "full",
-        "36 points (TEQ ~25 min alone; about 1.5 h on 2 cores): every dtype at g32 sym RTN on both backends, then one "
-        "axis at a time: group size, scheme, algorithm (AWQ, TEQ, GPTQ) and compute dtype, plus the g64 points the "
-        "QLoRA and NNCF comparisons need",
+        "39 points (TEQ ~25 min alone; about 1.5 h on 2 cores): every dtype at g32 sym RTN on both backends, then one "
+        "axis at a time: group size, scheme, algorithm (AWQ, TEQ, GPTQ), int4/int8 mixed precision and compute "
+        "dtype, plus the g64 points the QLoRA and NNCF comparisons need",
         itrex_dtypes=("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
         openvino_dtypes=("int8", "int4", "nf4"),
         extra=(
@@ -137,7 +142,12 @@ GRIDS: dict[str, Grid] = {
             _ov("int4", 64, "sym", "AWQ"),
             _ov("int4", 64, "sym", "GPTQ"),
             _ov("int4", 64, "sym", "TEQ"),
-            _ov("int4", 32, "asym", "AWQ"),  # the most accurate 4-bit recipe found here: asym g32 + AWQ + SE
+            _ov("int4", 32, "asym", "AWQ"),  # the most accurate all-4-bit recipe found here: asym g32 + AWQ + SE
+            # mixed precision (NNCF ratio): the most sensitive linear layers stay int8. optimum-intel's own int4
+            # presets use ratios 0.6-1.0, mostly 0.8; notebook 04 counts ratio >= 0.8 as int4-class
+            _ov("int4", 32, "asym", "RTN", 0.8),
+            _ov("int4", 32, "asym", "AWQ", 0.8),
+            _ov("int4", 32, "asym", "AWQ", 0.6),
             # the backend's own formats (NNCF 2.11 has int8/int4/nf4 only: recorded as unsupported with the reason)
             _ov("mxfp4"),
             # compute dtype (recorded as unsupported where the CPU lacks the ISA)
@@ -293,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ray", action="store_true", help="one Ray task per point (optional extra)")
     parser.add_argument("--ray-address", default=None)
     parser.add_argument(
-        "--budget", default="full", choices=["smoke", "quick", "full"], help="evaluation size per point"
+        "--budget", default="full", choices=["smoke", "quick", "standard", "full"], help="evaluation size per point"
     )
     args = parser.parse_args(argv)
     grid = get_grid(args.grid)

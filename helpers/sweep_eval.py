@@ -41,6 +41,8 @@ BUDGETS: dict[str, EvalBudget] = {
     "full": EvalBudget(),
     # ~25 min on 2 cores for the 19-point reproduce grid: smaller accuracy sets, 32 new tokens, 3 iterations
     "quick": EvalBudget(ppl_tokens=1024, choice_items=20, new_tokens=32, iterations=3, calib_texts=8),
+    # the committed run: full timing protocol (prompt 256, generate 64, warm-up + 5) with quick's accuracy sets
+    "standard": EvalBudget(ppl_tokens=1024, choice_items=20, calib_texts=8),
     "smoke": EvalBudget(
         ppl_tokens=192,
         ppl_window=128,
@@ -61,6 +63,10 @@ def woq_config_for(point: SweepPoint):
     from helpers import woq_config as wc
 
     if point.backend == "itrex":
+        if point.ratio != 1:
+            raise ValueError(
+                f"ratio={point.ratio!r} is not supported on ITREX (no int4/int8 mixed precision): allowed values are 1"
+            )
         return wc.WoqConfig(
             weight_dtype=point.weight_dtype,
             compute_dtype=point.compute_dtype,
@@ -108,12 +114,28 @@ def unsupported_reason(point: SweepPoint) -> str | None:
 def openvino_plan_for(point: SweepPoint, cfg=None):
     """The NNCF plan of an OpenVINO point: its WoqConfig, plus NNCF's data-aware recipe for its algorithm.
 
-    "AWQ" runs AWQ plus scale estimation (NNCF's recommended 4-bit recipe); "GPTQ" runs NNCF's GPTQ.
+    "AWQ" runs AWQ plus scale estimation (NNCF's recommended 4-bit recipe); "GPTQ" runs NNCF's GPTQ. A ``ratio`` < 1
+    ranks layers by sensitivity: data-aware points (they have calibration data anyway) use the Hessian of the input
+    activations, RTN points the data-free weight quantization error.
     """
     from helpers import woq_config as wc
 
     cfg = cfg if cfg is not None else woq_config_for(point)
-    return wc.to_openvino(cfg, scale_estimation=point.algorithm == "AWQ", gptq=point.algorithm == "GPTQ")
+    data_aware = point.algorithm in ("AWQ", "GPTQ")
+    metric = None if point.ratio == 1 else "hessian_input_activation" if data_aware else "weight_quantization_error"
+    return wc.to_openvino(
+        cfg,
+        ratio=point.ratio,
+        sensitivity_metric=metric,
+        scale_estimation=point.algorithm == "AWQ",
+        gptq=point.algorithm == "GPTQ",
+    )
+
+
+def low_bit_share(params_by_type: dict[str, int]) -> float | None:
+    """Share of linear-layer weight parameters stored in a 4-bit type (u4/i4/nf4); None when nothing was counted."""
+    total = sum(params_by_type.values())
+    return round(sum(n for t, n in params_by_type.items() if t in ("u4", "i4", "nf4")) / total, 4) if total else None
 
 
 def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: int = 0) -> float:
@@ -170,6 +192,7 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         return model, llm.load_tokenizer(model_dir), facts
     cfg = woq_config_for(point)
     calib = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "TEQ", "GPTQ") else None
+    plan = openvino_plan_for(point, cfg) if point.backend == "openvino" else None
     if point.backend == "itrex":
         pipe, info = llm.build_woq_pipeline(
             cfg, model_dir, num_threads=num_threads, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens
@@ -188,9 +211,8 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         }
         return model, tokenizer, facts
     ir = llm.export_openvino_llm(model_dir)
-    plan = openvino_plan_for(point, cfg)
     path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens)
-    found = llm.assert_ov_matches(path, cfg)
+    found = llm.assert_ov_matches(path, plan)
     meta = llm.read_ov_meta(path) or {}
     model, tokenizer = llm.load_openvino_llm(path, num_threads)
     bin_bytes = sum(f.stat().st_size for f in path.glob("*.bin"))
@@ -200,6 +222,7 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         "weight_bytes": bin_bytes,
         "verified": True,
         "found_weight_dtypes": found.get("linear_weight_types"),
+        "low_bit_share": low_bit_share(found.get("linear_params_by_type", {})),
         "notes": meta.get("notes"),
     }
     return model, tokenizer, facts

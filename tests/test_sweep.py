@@ -24,6 +24,15 @@ def test_grid_points_are_deterministic_and_keys_unique():
     assert points[0].key == "torch/fp32"
 
 
+def test_ratio_keeps_old_keys_and_names_mixed_points():
+    assert sweep.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto").key == "openvino/int4/g32/asym/AWQ/auto"
+    mixed = sweep.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.8)
+    assert mixed.key == "openvino/int4/g32/asym/AWQ/auto/r0.8"
+    assert mixed.label == "openvino int4 g32 asym AWQ 80%+int8"
+    with pytest.raises(ValueError, match=r"ratio=0 is not supported: allowed values are numbers in \(0, 1\]"):
+        sweep.SweepPoint("openvino", "int4", ratio=0)
+
+
 def test_unknown_grid_and_backend_are_refused_with_allowed_values():
     with pytest.raises(ValueError, match="allowed values are smoke"):
         sweep.get_grid("huge")

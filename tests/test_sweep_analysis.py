@@ -7,8 +7,9 @@ from helpers import sweep_analysis as sa
 from helpers.results import ResultsStore
 
 
-def _row(key, backend, dtype, ppl, ms, algorithm="RTN", status="ok"):
+def _row(key, backend, dtype, ppl, ms, algorithm="RTN", status="ok", ratio=1.0):
     return {
+        "ratio": ratio,
         "key": key,
         "label": key.replace("/", " "),
         "backend": backend,
@@ -30,6 +31,7 @@ ROWS = [
     _row("openvino/int4/g64/sym/AWQ/auto", "openvino", "int4", 10.5, 16.0, "AWQ"),
     _row("itrex/nf4/g32/sym/RTN/fp32", "itrex", "nf4", 12.0, 90.0),
     _row("itrex/nf4/g128/sym/RTN/fp32", "itrex", "nf4", float("nan"), 80.0),
+    _row("openvino/int4/g32/asym/AWQ/auto/r0.6", "openvino", "int4", 10.2, 18.0, "AWQ", ratio=0.6),
     {"key": "itrex/int4_clip/g32/sym/GPTQ/fp32", "status": "unsupported", "reason": "needs algorithm_args"},
 ]
 
@@ -65,6 +67,7 @@ def test_pareto_front_and_pick(tmp_path):
         "openvino/int8/g32/sym/RTN/auto",
         "openvino/int4/g64/sym/RTN/auto",
         "openvino/int4/g64/sym/AWQ/auto",
+        "openvino/int4/g32/asym/AWQ/auto/r0.6",
     }
     assert sa.pick(df, "openvino", 0.10)["key"] == "openvino/int4/g64/sym/AWQ/auto"
     assert sa.pick(df, "itrex", 0.10) is None
@@ -86,6 +89,10 @@ def test_verdict_lines_name_bars_and_peer(tmp_path):
     assert "most accurate 4-bit point at >= 3x fp32 decode: openvino int4 g64 sym AWQ auto: perplexity +5.0%" in text
     assert "4-bit points meeting both bars: 1 of 3" in text
     assert "0.50x llama.cpp's speed" in text
+    assert (
+        "below int4-class (< 80% of layers in 4 bits, the rest int8): most accurate openvino int4 g32 asym AWQ "
+        "auto r0.6: perplexity +2.0% (within 10%), 5.56x fp32 decode" in text
+    )
     assert "llama.cpp peer: not installed (pip install x)" in sa.verdict_lines(
         pd.DataFrame(ROWS).assign(decode_speedup=1.0, ppl_change=0.0),
         {"status": "not installed", "reason": "pip install x"},

@@ -18,6 +18,9 @@ from helpers.sweep import SweepPoint
         (SweepPoint("openvino", "nf4", 64, "sym", "AWQ", "auto"), "refused by NNCF 2.11 with mode='nf4'"),
         (SweepPoint("itrex", "int4_clip", 32, "sym", "GPTQ"), "algorithm_args"),
         (SweepPoint("itrex", "int4_clip", 32, "sym", "RTN", "int9"), "compute_dtype='int9'"),
+        (SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.8), None),
+        (SweepPoint("itrex", "int4_clip", 32, "sym", "RTN", "fp32", 0.8), "ratio=0.8 is not supported on ITREX"),
+        (SweepPoint("openvino", "int8", 32, "sym", "RTN", "auto", 0.8), "INT8 modes take no ratio"),
     ],
 )
 def test_unsupported_reason(point, reason_contains):
@@ -35,6 +38,25 @@ def test_openvino_plan_for_maps_algorithms_to_nncf_recipes():
     assert gptq.gptq and not gptq.awq and not gptq.scale_estimation and gptq.needs_dataset
     rtn = sweep_eval.openvino_plan_for(SweepPoint("openvino", "int4", 64))
     assert not (rtn.awq or rtn.gptq or rtn.scale_estimation or rtn.needs_dataset)
+
+
+def test_mixed_precision_ranks_layers_with_data_only_when_the_point_has_data():
+    awq = sweep_eval.openvino_plan_for(SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.6))
+    assert awq.ratio == 0.6 and awq.sensitivity_metric == "hessian_input_activation" and awq.needs_dataset
+    rtn = sweep_eval.openvino_plan_for(SweepPoint("openvino", "int4", 32, "asym", "RTN", "auto", 0.8))
+    assert rtn.sensitivity_metric == "weight_quantization_error" and not rtn.needs_dataset
+    assert rtn.nncf_kwargs()["ratio"] == 0.8
+
+
+def test_low_bit_share_counts_parameters_not_layers():
+    assert sweep_eval.low_bit_share({"u4": 300, "u8": 100}) == 0.75
+    assert sweep_eval.low_bit_share({"nf4": 1, "i4": 1}) == 1.0
+    assert sweep_eval.low_bit_share({}) is None
+
+
+def test_standard_budget_uses_the_issue_timing_protocol():
+    standard = sweep_eval.BUDGETS["standard"]
+    assert (standard.prompt_tokens, standard.new_tokens, standard.iterations) == (256, 64, 5)
 
 
 def test_budgets_keep_calibration_small():
