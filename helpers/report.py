@@ -43,7 +43,7 @@ def rag_table(path: Path) -> str:
     ]
     shown = ok[cols].assign(model_bytes=ok["model_bytes"] / 2**20).rename(columns={"model_bytes": "MiB"})
     lines = [
-        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`",
+        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`" + _budget(ok),
         "",
         shown.round(3).to_markdown(index=False),
     ]
@@ -70,7 +70,7 @@ def sweep_table(path: Path) -> str:
     ]
     shown = ok.sort_values("decode_tokens_per_s", ascending=False)[cols]
     lines = [
-        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`",
+        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`" + _budget(ok),
         "",
         shown.round(3).to_markdown(index=False),
         "",
@@ -80,6 +80,28 @@ def sweep_table(path: Path) -> str:
     if not bad.empty:
         lines.append(f"Broken (ran, but perplexity is NaN: non-finite logits): {', '.join(bad['label'])}.")
     return "\n".join(lines)
+
+
+def _budget(ok: pd.DataFrame) -> str:
+    """The evaluation budget of the baseline row, as one clause (empty for rows written without one)."""
+    budget = ok["budget"].dropna().iloc[0] if "budget" in ok and ok["budget"].notna().any() else None
+    if not isinstance(budget, dict):
+        return ""
+    return (
+        f"; prompt {budget['prompt_tokens']} tokens, {budget['new_tokens']} new, warm-up {budget['warmup']} + "
+        f"{budget['iterations']} timed runs (medians); perplexity over {budget['ppl_tokens']} tokens, "
+        f"{budget['choice_items']} multiple-choice items, {budget['calib_texts']} x {budget['calib_max_tokens']}-token "
+        "calibration passages"
+    )
+
+
+def verdicts(sweep_path: Path, peer_path: Path | None) -> str:
+    """The bars and picks of :func:`helpers.sweep_analysis.verdict_lines`, as a bullet list."""
+    peer = None
+    if peer_path is not None and peer_path.is_file():
+        rows = ResultsStore(peer_path).rows()
+        peer = rows[-1] if rows else None
+    return "\n".join(f"- {line}" for line in sa.verdict_lines(sa.results_frame(sweep_path), peer))
 
 
 def peer_line(path: Path) -> str:
@@ -107,6 +129,9 @@ def main() -> int:
         print(f"### Weight-only sweep ({path.name.split('-')[0]} grid)\n\n" + sweep_table(path) + "\n")
     for path in sorted((REPO_ROOT / "results" / "sweep").glob("peers-*.jsonl")):
         print("### Peer\n\n" + peer_line(path) + "\n")
+    for path in full:  # same machine and threads: results/sweep/full-<tag>.jsonl next to peers-<tag>.jsonl
+        peer = path.with_name("peers-" + path.name.removeprefix("full-"))
+        print(f"### Verdicts ({path.name})\n\n" + verdicts(path, peer) + "\n")
     return 0
 
 

@@ -120,3 +120,16 @@ def test_report_peer_line(tmp_path, monkeypatch):
     )
     line = report.peer_line(store.path)
     assert line.startswith("llama.cpp Q4_1 (GGUF) (llama-cpp-python 0.3.36), 2 threads") and "125.0 tok/s" in line
+
+
+def test_report_verdicts_and_budget_clause(tmp_path):
+    store = ResultsStore(tmp_path / "full-x-t2.jsonl")
+    budget = {"prompt_tokens": 256, "new_tokens": 64, "warmup": 1, "iterations": 5, "ppl_tokens": 1024}
+    budget |= {"choice_items": 20, "calib_texts": 8, "calib_max_tokens": 128}
+    for row in ROWS:
+        store.append({**row, "budget": budget} if row["status"] == "ok" else row)
+    text = report.verdicts(store.path, tmp_path / "peers-x-t2.jsonl")  # no peer file: no peer line
+    assert text.startswith("- itrex: no measured point within +10% perplexity of fp32")
+    assert "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text and "llama.cpp" not in text
+    clause = report._budget(sa.measured(sa.results_frame(store.path)))
+    assert clause.startswith("; prompt 256 tokens, 64 new, warm-up 1 + 5 timed runs (medians)")
