@@ -296,18 +296,17 @@ def run_sweep_ray(
 
 
 def main(argv: list[str] | None = None) -> int:
+    from helpers import sweep_eval  # not at module level: sweep_eval imports SweepPoint from here
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", default="smoke", help=f"one of: {', '.join(GRIDS)}")
     parser.add_argument("--out", type=Path, required=True, help="results file (JSON Lines); resumed if it exists")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ray", action="store_true", help="one Ray task per point (optional extra)")
     parser.add_argument("--ray-address", default=None)
-    parser.add_argument(
-        "--budget", default="full", choices=["smoke", "quick", "standard", "full"], help="evaluation size per point"
-    )
+    parser.add_argument("--budget", default="full", choices=list(sweep_eval.BUDGETS), help="evaluation size per point")
     args = parser.parse_args(argv)
     grid = get_grid(args.grid)
-    from helpers import sweep_eval
 
     evaluator = sweep_eval.PointEvaluator(num_threads=args.threads, budget=sweep_eval.BUDGETS[args.budget])
     store = ResultsStore(args.out)
