@@ -60,7 +60,8 @@ _SIDE_FILES = (
     "added_tokens.json",
 )
 #: Low-precision OpenVINO element types that hold compressed weights, and their zero-point midpoints (sym).
-OV_LOW_BIT_TYPES = ("u4", "i4", "nf4", "u8", "i8")
+OV_4BIT_TYPES = ("u4", "i4", "nf4")
+OV_LOW_BIT_TYPES = (*OV_4BIT_TYPES, "u8", "i8")
 _OV_SYM_ZERO_POINT = {"u4": 8, "u8": 128}
 #: Ops that make up an NNCF/optimum decompression subgraph between a weight constant and its MatMul/Gather.
 _DECOMPRESSION_OPS = frozenset({"Constant", "Convert", "Reshape", "Multiply", "Subtract", "Transpose", "Unsqueeze"})
@@ -730,6 +731,12 @@ def _logits_matmul(model: Any) -> str | None:
     return None
 
 
+def low_bit_share(params_by_type: dict[str, int]) -> float | None:
+    """Share of linear-layer weight parameters stored in a 4-bit type (u4/i4/nf4); None when nothing was counted."""
+    total = sum(params_by_type.values())
+    return round(sum(n for t, n in params_by_type.items() if t in OV_4BIT_TYPES) / total, 4) if total else None
+
+
 def inspect_openvino_ir(path: str | Path) -> dict[str, Any]:
     """What an IR really stores: constants per element type, and per MatMul/Gather its weight's element type,
     shape, group size, zero point (none / scalar midpoint = symmetric / per group = asymmetric) and scale type.
@@ -798,6 +805,7 @@ def inspect_openvino_ir(path: str | Path) -> dict[str, Any]:
     linear = [x for x in layers if x["role"] == "linear"]
     unique = [x for x in layers if x["shared_with"] is None]
     meta = read_ov_meta(xml.parent) or {}
+    params_by_type = sum((Counter({x["weight_type"]: math.prod(x["shape"])}) for x in linear), Counter())
     return {
         "path": str(path),
         "asked": meta.get("mode", meta.get("precision")),
@@ -807,9 +815,8 @@ def inspect_openvino_ir(path: str | Path) -> dict[str, Any]:
         "constants_by_type": dict(sorted(constants.items())),
         "weights_by_type": dict(Counter(x["weight_type"] for x in layers)),
         "linear_weight_types": dict(Counter(x["weight_type"] for x in linear)),
-        "linear_params_by_type": dict(
-            sum((Counter({x["weight_type"]: math.prod(x["shape"])}) for x in linear), Counter())
-        ),
+        "linear_params_by_type": dict(params_by_type),
+        "low_bit_share": low_bit_share(params_by_type),
         "group_sizes": sorted({x["group_size"] for x in linear}),
         "zero_points": dict(Counter(str(x["zero_point"]) for x in linear)),
         "weight_mb": round(sum(x["bytes"] for x in unique) / 2**20, 2),

@@ -160,9 +160,7 @@ class VariantRunner:
         dtype and group size asked for (raises if not), add that to ``ir_checks``, then time it like
         :meth:`openvino`. ``compress`` goes to :func:`openvino_dir` (scale_estimation, gptq, calibration...)."""
         path = openvino_dir(cfg, **compress)
-        found = llm.inspect_openvino_ir(path)
-        if cfg is not None:
-            llm.assert_ov_matches(path, cfg)
+        found = llm.assert_ov_matches(path, cfg) if cfg is not None else llm.inspect_openvino_ir(path)
         self.ir_checks.append(
             {
                 "variant": label,

@@ -43,7 +43,7 @@ def rag_table(path: Path) -> str:
     ]
     shown = ok[cols].assign(model_bytes=ok["model_bytes"] / 2**20).rename(columns={"model_bytes": "MiB"})
     lines = [
-        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`" + _budget(ok),
+        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`",
         "",
         shown.round(3).to_markdown(index=False),
     ]
@@ -97,19 +97,21 @@ def _budget(ok: pd.DataFrame) -> str:
 
 def verdicts(sweep_path: Path, peer_path: Path | None) -> str:
     """The bars and picks of :func:`helpers.sweep_analysis.verdict_lines`, as a bullet list."""
-    peer = None
-    if peer_path is not None and peer_path.is_file():
-        rows = ResultsStore(peer_path).rows()
-        peer = rows[-1] if rows else None
+    peer = _latest_peer(peer_path) if peer_path is not None and peer_path.is_file() else None
     return "\n".join(f"- {line}" for line in sa.verdict_lines(sa.results_frame(sweep_path), peer))
+
+
+def _latest_peer(path: Path) -> dict | None:
+    """The last llama.cpp peer row of a peers file (the newest measurement), or None."""
+    rows = ResultsStore(path).rows()
+    return rows[-1] if rows else None
 
 
 def peer_line(path: Path) -> str:
     """The latest llama.cpp peer measurement as one sentence."""
-    rows = ResultsStore(path).rows()
-    if not rows:
+    row = _latest_peer(path)
+    if row is None:
         return f"(no peer rows in {path.name})"
-    row = rows[-1]
     if row.get("status") != "ok":
         return f"llama.cpp: {row.get('status')} ({row.get('reason', '')})"
     return (

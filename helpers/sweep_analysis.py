@@ -200,9 +200,9 @@ INT4_CLASS_MIN_RATIO = 0.8
 
 
 def int4_class(df: pd.DataFrame) -> pd.Series:
-    """Boolean mask: 4-bit weight dtype with at least :data:`INT4_CLASS_MIN_RATIO` of the layers in 4 bits."""
-    ratio = df["ratio"] if "ratio" in df else pd.Series(1.0, index=df.index)
-    return df["weight_dtype"].isin(INT4_CLASS) & (ratio.fillna(1.0) >= INT4_CLASS_MIN_RATIO)
+    """Boolean mask: 4-bit weight dtype with at least :data:`INT4_CLASS_MIN_RATIO` of the layers in 4 bits
+    (``ratio`` as :func:`results_frame` derives it; a frame without the column means every point is all-4-bit)."""
+    return df["weight_dtype"].isin(INT4_CLASS) & (df.get("ratio", 1.0) >= INT4_CLASS_MIN_RATIO)
 
 
 def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: float = 0.10) -> list[str]:

@@ -132,12 +132,6 @@ def openvino_plan_for(point: SweepPoint, cfg=None):
     )
 
 
-def low_bit_share(params_by_type: dict[str, int]) -> float | None:
-    """Share of linear-layer weight parameters stored in a 4-bit type (u4/i4/nf4); None when nothing was counted."""
-    total = sum(params_by_type.values())
-    return round(sum(n for t, n in params_by_type.items() if t in ("u4", "i4", "nf4")) / total, 4) if total else None
-
-
 def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: int = 0) -> float:
     """Multiple choice on the FAQ set: pick the answer with the highest mean log-likelihood given the question.
 
@@ -192,7 +186,6 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         return model, llm.load_tokenizer(model_dir), facts
     cfg = woq_config_for(point)
     calib = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "TEQ", "GPTQ") else None
-    plan = openvino_plan_for(point, cfg) if point.backend == "openvino" else None
     if point.backend == "itrex":
         pipe, info = llm.build_woq_pipeline(
             cfg, model_dir, num_threads=num_threads, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens
@@ -211,6 +204,7 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         }
         return model, tokenizer, facts
     ir = llm.export_openvino_llm(model_dir)
+    plan = openvino_plan_for(point, cfg)
     path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens)
     found = llm.assert_ov_matches(path, plan)
     meta = llm.read_ov_meta(path) or {}
@@ -222,7 +216,7 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         "weight_bytes": bin_bytes,
         "verified": True,
         "found_weight_dtypes": found.get("linear_weight_types"),
-        "low_bit_share": low_bit_share(found.get("linear_params_by_type", {})),
+        "low_bit_share": found["low_bit_share"],
         "notes": meta.get("notes"),
     }
     return model, tokenizer, facts

@@ -49,9 +49,11 @@ def test_mixed_precision_ranks_layers_with_data_only_when_the_point_has_data():
 
 
 def test_low_bit_share_counts_parameters_not_layers():
-    assert sweep_eval.low_bit_share({"u4": 300, "u8": 100}) == 0.75
-    assert sweep_eval.low_bit_share({"nf4": 1, "i4": 1}) == 1.0
-    assert sweep_eval.low_bit_share({}) is None
+    from helpers.llm import low_bit_share
+
+    assert low_bit_share({"u4": 300, "u8": 100}) == 0.75
+    assert low_bit_share({"nf4": 1, "i4": 1}) == 1.0
+    assert low_bit_share({}) is None
 
 
 def test_standard_budget_uses_the_issue_timing_protocol():
