@@ -712,6 +712,16 @@ def to_openvino(
 
     if scale_estimation and (mode == "nf4" or group_size == -1):
         raise ValueError(f"scale_estimation=True is refused by NNCF 2.11 with mode={mode!r}, group_size={group_size!r}")
+    if sensitivity_metric == "weight_quantization_error" and (awq or scale_estimation):
+        # NNCF 2.11 collects no activations with this metric: AWQ then raises KeyError, scale estimation does nothing
+        raise _refuse_combo(
+            "sensitivity_metric",
+            sensitivity_metric,
+            "None, " + ", ".join(m for m in _SENSITIVITY_METRICS if m != sensitivity_metric),
+            f"awq={bool(awq)!r}, scale_estimation={scale_estimation!r}",
+            "NNCF 2.11 collects no activations for weight_quantization_error, so AWQ fails and scale estimation is "
+            "silently skipped",
+        )
     if gptq and (scale_estimation or group_size == -1):
         raise ValueError(
             f"gptq=True is refused by NNCF 2.11 with scale_estimation={scale_estimation!r}, group_size={group_size!r}: "

@@ -410,6 +410,21 @@ def test_to_openvino_extra_knobs():
         wc.to_openvino(WoqConfig(), sensitivity_metric="loss")
 
 
+def test_to_openvino_refuses_data_free_metric_with_data_aware_algorithms():
+    """NNCF 2.11 collects no activations for weight_quantization_error: AWQ would crash, SE would do nothing."""
+    asym = WoqConfig(weight_dtype="int4_clip", scheme="asym")
+    with pytest.raises(ValueError, match="sensitivity_metric='weight_quantization_error'.*scale_estimation=True"):
+        wc.to_openvino(asym, ratio=0.8, sensitivity_metric="weight_quantization_error", scale_estimation=True)
+    with pytest.raises(ValueError, match="awq=True.*hessian_input_activation"):
+        wc.to_openvino(
+            WoqConfig(weight_dtype="int4_clip", scheme="asym", algorithm="AWQ"),
+            ratio=0.8,
+            sensitivity_metric="weight_quantization_error",
+        )
+    rtn = wc.to_openvino(asym, ratio=0.8, sensitivity_metric="weight_quantization_error")
+    assert rtn.awq is False and not rtn.scale_estimation
+
+
 def test_to_openvino_gptq():
     plan = wc.to_openvino(WoqConfig(weight_dtype="int4_clip", group_size=64), gptq=True)
     assert plan.kwargs()["gptq"] is True and plan.needs_dataset and plan.unsupported == []
