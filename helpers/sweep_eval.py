@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -56,6 +57,24 @@ BUDGETS: dict[str, EvalBudget] = {
         calib_max_tokens=32,
     ),
 }
+
+
+def measured_with(budget: EvalBudget) -> Callable[[dict[str, Any]], bool]:
+    """Resume rule for :func:`helpers.sweep.run_sweep`: keep a finished row only if it was measured with ``budget``
+    (unsupported and failed rows do not depend on it), so a completed resume never mixes budgets in its results."""
+    wanted = asdict(budget)
+
+    def reuse(row: dict[str, Any]) -> bool:
+        return row.get("status") != "ok" or row.get("budget") == wanted
+
+    return reuse
+
+
+def budget_name(budget: dict[str, Any] | None) -> str:
+    """The name in :data:`BUDGETS` of a row's recorded budget, ``"custom"`` if none matches, ``"unknown"`` if absent."""
+    if not isinstance(budget, dict):
+        return "unknown"
+    return next((name for name, known in BUDGETS.items() if asdict(known) == budget), "custom")
 
 
 def woq_config_for(point: SweepPoint):

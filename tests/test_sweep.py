@@ -110,3 +110,23 @@ def test_ray_sweep_on_local_single_node_cluster(tmp_path):
     assert {r["key"] for r in rows} == {p.key for p in points[1:]}
     assert store.done_keys() == {p.key for p in points}
     assert store.latest()[points[0].key]["perplexity"] == 1.0
+
+
+def test_resume_measures_again_only_the_rows_the_rule_rejects(tmp_path):
+    store = ResultsStore(tmp_path / "sweep.jsonl")
+    points = sweep.get_grid("smoke").points()
+    calls: list[str] = []
+    sweep.run_sweep(points, store, fake_evaluate(calls), progress=False)
+    old = store.latest()
+
+    def reuse(row):  # e.g. "measured with the budget asked for now"
+        return row["key"] != points[1].key
+
+    assert sweep.points_to_run(points, store, reuse) == [points[1]]
+    calls.clear()
+    sweep.run_sweep(points, store, fake_evaluate(calls), progress=False, reuse=reuse)
+    assert calls == [points[1].key]
+    assert store.latest()[points[1].key] != old[points[1].key]  # the new row supersedes the old one
+    assert {k: v for k, v in store.latest().items() if k != points[1].key} == {
+        k: v for k, v in old.items() if k != points[1].key
+    }

@@ -93,3 +93,15 @@ def test_faq_choice_accuracy_is_nan_when_the_model_returns_nan(monkeypatch):
     favour_first.calls = 0
     monkeypatch.setattr(llm, "sequence_logits", favour_first)
     assert sweep_eval.faq_choice_accuracy(None, Tok(), budget) == 1.0
+
+
+def test_resume_rule_keeps_only_rows_of_the_same_budget():
+    from dataclasses import asdict
+
+    reuse = sweep_eval.measured_with(sweep_eval.BUDGETS["full"])
+    assert reuse({"status": "ok", "budget": asdict(sweep_eval.BUDGETS["full"])})
+    assert not reuse({"status": "ok", "budget": asdict(sweep_eval.BUDGETS["standard"])})
+    assert not reuse({"status": "ok"})  # measured before budgets were recorded
+    assert reuse({"status": "unsupported", "reason": "no NNCF equivalent"})  # does not depend on the budget
+    assert sweep_eval.budget_name(asdict(sweep_eval.BUDGETS["standard"])) == "standard"
+    assert sweep_eval.budget_name({"ppl_tokens": 1}) == "custom" and sweep_eval.budget_name(None) == "unknown"
