@@ -101,6 +101,23 @@ def verdicts(sweep_path: Path, peer_path: Path | None) -> str:
     return "\n".join(f"- {line}" for line in sa.verdict_lines(sa.results_frame(sweep_path), peer))
 
 
+def budget_check(path: Path, reference: Path) -> str:
+    """A second run of some points at another budget: its verdicts, then its changes next to the reference run's."""
+    check = sa.results_frame(path)
+    ok = sa.measured(check)
+    if ok.empty:
+        return f"(no measured points in {path.name})"
+    lines = [f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`" + _budget(ok), ""]
+    lines += [f"- {line}" for line in sa.verdict_lines(check)]
+    if reference.is_file():
+        ref = sa.results_frame(reference)
+        names = (sa.run_name(reference, ref), sa.run_name(path, check))
+        table = sa.budget_comparison(ref, check, names).drop(columns="key")
+        lines += ["", f"Each run relative to its own fp32 row (`{reference.name}` vs `{path.name}`):", ""]
+        lines.append(table.round(3).to_markdown(index=False))
+    return "\n".join(lines)
+
+
 def _latest_peer(path: Path) -> dict | None:
     """The last llama.cpp peer row of a peers file (the newest measurement), or None."""
     rows = ResultsStore(path).rows()
@@ -134,6 +151,9 @@ def main() -> int:
     for path in full:  # same machine and threads: results/sweep/full-<tag>.jsonl next to peers-<tag>.jsonl
         peer = path.with_name("peers-" + path.name.removeprefix("full-"))
         print(f"### Verdicts ({path.name})\n\n" + verdicts(path, peer) + "\n")
+    for path in sorted((REPO_ROOT / "results" / "sweep").glob("openvino-*.jsonl")):
+        reference = path.with_name("full-" + path.name.removeprefix("openvino-"))
+        print(f"### The bars re-checked at another budget ({path.name})\n\n" + budget_check(path, reference) + "\n")
     return 0
 
 

@@ -209,7 +209,8 @@ def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: 
     """Plain-language verdicts from the results: best point per backend within the accuracy budget, the 3x-fp32 and
     10 %-perplexity bars for the fastest and for the most accurate fast 4-bit point, and the gap to llama.cpp."""
     lines = []
-    for backend in ("itrex", "openvino"):
+    present = set(measured(df).get("backend", ()))
+    for backend in (b for b in ("itrex", "openvino") if b in present):  # a run of one backend says nothing of others
         best = pick(df, backend, max_ppl_increase)
         if best is None:
             lines.append(f"{backend}: no measured point within +{max_ppl_increase:.0%} perplexity of fp32")
@@ -261,3 +262,31 @@ def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: 
     elif peer:
         lines.append(f"llama.cpp peer: {peer.get('status')} ({peer.get('reason', '')})")
     return lines
+
+
+def budget_of(df: pd.DataFrame) -> str:
+    """Name of the evaluation budget the fp32 row of a results frame was measured with (see ``sweep_eval.BUDGETS``)."""
+    from helpers.sweep_eval import budget_name
+
+    base = df[df["key"] == BASELINE_KEY] if not df.empty else df
+    return budget_name(base["budget"].iloc[0] if "budget" in base and not base.empty else None)
+
+
+def run_name(path: str | Path, df: pd.DataFrame) -> str:
+    """``"<grid> grid, <budget> budget"`` for a results file named ``<grid>-<machine>.jsonl`` and its frame."""
+    return f"{Path(path).name.split('-')[0]} grid, {budget_of(df)} budget"
+
+
+def budget_comparison(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
+    """The points measured in both of two runs (e.g. the same grid at two evaluation budgets), side by side.
+
+    Each run's perplexity change and decode speed-up are relative to that run's own fp32 row, so the columns compare
+    ratios, never raw timings across runs. ``int4_class`` marks the points the 4-bit bars are about.
+    """
+    columns = ["key", "label", "ppl_change", "decode_speedup"]
+    a, b = (measured(df).reindex(columns=[*columns, "weight_dtype", "ratio", "broken"]) for df in (first, second))
+    both = a.merge(b[columns], on=["key", "label"], suffixes=tuple(f" ({name})" for name in names))
+    both.insert(2, "int4_class", int4_class(both))
+    both = both[~both["broken"].fillna(False).astype(bool)]
+    both = both.drop(columns=["weight_dtype", "ratio", "broken"])
+    return both.sort_values(f"ppl_change ({names[1]})").reset_index(drop=True)

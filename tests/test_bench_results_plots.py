@@ -56,3 +56,10 @@ def test_pareto_scatter_and_speedup_bars_draw():
     assert len(ax2.patches) == 2
     with pytest.raises(ValueError, match="allowed values"):
         plots.speedup_bars(df, label="name", value="lat", baseline_label="nope")
+
+
+def test_paired_dots_draws_one_row_per_label_and_the_bar():
+    df = pd.DataFrame({"name": ["a", "b"], "run 1": [0.1, 0.2], "run 2": [0.15, 0.12]})
+    ax = plots.paired_dots(df, label="name", columns=("run 1", "run 2"), threshold=0.1)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert {h.get_label() for h in ax.get_legend().legend_handles} == {"run 1", "run 2", "bar: 0.1"}

@@ -133,3 +133,44 @@ def test_report_verdicts_and_budget_clause(tmp_path):
     assert "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text and "llama.cpp" not in text
     clause = report._budget(sa.measured(sa.results_frame(store.path)))
     assert clause.startswith("; prompt 256 tokens, 64 new, warm-up 1 + 5 timed runs (medians)")
+
+
+def test_budget_comparison_pairs_each_run_with_its_own_baseline(tmp_path):
+    first = _frame(tmp_path)
+    store = ResultsStore(tmp_path / "second.jsonl")
+    store.append(_row("torch/fp32", "torch", "fp32", 20.0, 50.0))  # another run: its own, slower fp32 ppl and speed
+    store.append(_row("openvino/int4/g64/sym/RTN/auto", "openvino", "int4", 24.0, 10.0))
+    store.append(_row("openvino/int4/g32/sym/RTN/auto", "openvino", "int4", 22.0, 10.0))  # only in the second run
+    table = sa.budget_comparison(first, sa.results_frame(store.path), ("standard", "full")).set_index("key")
+    assert set(table.index) == {"torch/fp32", "openvino/int4/g64/sym/RTN/auto"}
+    int4 = table.loc["openvino/int4/g64/sym/RTN/auto"]
+    assert abs(int4["ppl_change (standard)"] - 0.3) < 1e-12 and abs(int4["ppl_change (full)"] - 0.2) < 1e-12
+    assert int4["decode_speedup (standard)"] == 100.0 / 15.0 and int4["decode_speedup (full)"] == 5.0
+    assert bool(int4["int4_class"]) and not bool(table.loc["torch/fp32", "int4_class"])
+
+
+def test_budget_of_names_the_baseline_budget(tmp_path):
+    from dataclasses import asdict
+
+    from helpers.sweep_eval import BUDGETS
+
+    store = ResultsStore(tmp_path / "s.jsonl")
+    store.append({**ROWS[0], "budget": asdict(BUDGETS["standard"])})
+    assert sa.budget_of(sa.results_frame(store.path)) == "standard"
+    assert sa.budget_of(_frame(tmp_path)) == "unknown"  # rows written without a budget
+
+
+def test_report_budget_check_lists_verdicts_and_both_runs(tmp_path, monkeypatch):
+    from dataclasses import asdict
+
+    from helpers.sweep_eval import BUDGETS
+
+    monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
+    for name, budget in (("full-x-t2.jsonl", "standard"), ("openvino-x-t2.jsonl", "full")):
+        store = ResultsStore(tmp_path / name)
+        for row in ROWS:
+            store.append({**row, "budget": asdict(BUDGETS[budget])} if row["status"] == "ok" else row)
+    text = report.budget_check(tmp_path / "openvino-x-t2.jsonl", tmp_path / "full-x-t2.jsonl")
+    assert "perplexity over 2048 tokens" in text and "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text
+    assert "`full-x-t2.jsonl` vs `openvino-x-t2.jsonl`" in text
+    assert "ppl_change (full grid, standard budget)" in text and "ppl_change (openvino grid, full budget)" in text
