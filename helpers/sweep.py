@@ -196,8 +196,8 @@ GRIDS: dict[str, Grid] = {
 
 GRIDS["openvino"] = Grid(
     "openvino",
-    "the fp32 baseline and every OpenVINO point of `full` (18 points, ~40 min at the full budget): the int4-class "
-    "bars checked with 2048 perplexity tokens and a fresh baseline in the same run",
+    "the fp32 baseline and every OpenVINO point of `full` (18 points, ~25 min at the full budget on 2 cores): the "
+    "int4-class bars checked with 2048 perplexity tokens and a fresh baseline in the same run",
     extra=tuple(p for p in GRIDS["full"].points() if p.backend == "openvino"),
 )
 
