@@ -100,7 +100,13 @@ CATALOGUE: list[NotebookSpec] = [
         "Weight-only sweeps: accuracy vs latency",
         "Resumable sweeps over dtype x group x scheme x algorithm x backend; accuracy vs latency and size with "
         "Pareto fronts; what to pick for this CPU; llama.cpp as the peer.",
-        smoke={"grid": "smoke", "budget": "smoke", "results_root": "build/smoke/results", "peer_iterations": 1},
+        smoke={
+            "grid": "smoke",
+            "budget": "smoke",
+            "results_root": "build/smoke/results",
+            "peer_iterations": 1,
+            "check_grid": None,
+        },
         minutes_smoke=4,
         minutes_full=70,
     ),

@@ -196,9 +196,15 @@ GRIDS: dict[str, Grid] = {
 
 GRIDS["openvino"] = Grid(
     "openvino",
-    "the fp32 baseline and every OpenVINO point of `full` (18 points, ~25 min at the full budget on 2 cores): the "
-    "int4-class bars checked with 2048 perplexity tokens and a fresh baseline in the same run",
-    extra=tuple(p for p in GRIDS["full"].points() if p.backend == "openvino"),
+    "the fp32 baseline and every OpenVINO point of `full`, plus int4 asym g16 candidates (21 points, ~30 min at the "
+    "full budget on 2 cores): the int4-class bars checked with 2048 perplexity tokens and a fresh baseline",
+    extra=(
+        *(p for p in GRIDS["full"].points() if p.backend == "openvino"),
+        # smaller groups, the other lever on int4 error (more scale/zero-point bytes): all-4-bit and 80 % + int8
+        _ov("int4", 16, "asym"),
+        _ov("int4", 16, "asym", "AWQ"),
+        _ov("int4", 16, "asym", "AWQ", 0.8),
+    ),
 )
 
 
@@ -321,26 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ray-address", default=None)
     parser.add_argument("--budget", default="full", choices=list(sweep_eval.BUDGETS), help="evaluation size per point")
     args = parser.parse_args(argv)
-    grid = get_grid(args.grid)
-
-    budget = sweep_eval.BUDGETS[args.budget]
-    evaluator = sweep_eval.PointEvaluator(num_threads=args.threads, budget=budget)
-    store = ResultsStore(args.out)
-    points = grid.points()
-    reuse = sweep_eval.measured_with(budget)
-    print(f"grid {grid.name}: {len(points)} points, {len(points) - len(points_to_run(points, store, reuse))} done")
-    if args.ray:
-        run_sweep_ray(
-            points,
-            store,
-            evaluator,
-            unsupported_reason=sweep_eval.unsupported_reason,
-            num_threads=args.threads,
-            address=args.ray_address,
-            reuse=reuse,
-        )
-    else:
-        run_sweep(points, store, evaluator, unsupported_reason=sweep_eval.unsupported_reason, reuse=reuse)
+    sweep_eval.run_grid(args.grid, args.out, args.budget, args.threads, ray=args.ray, ray_address=args.ray_address)
     print(f"results: {args.out}")
     return 0
 

@@ -278,14 +278,15 @@ def run_name(path: str | Path, df: pd.DataFrame) -> str:
 
 
 def budget_comparison(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
-    """The points measured in both of two runs (e.g. the same grid at two evaluation budgets), side by side.
+    """The points measured in the ``second`` run, next to the same points in the ``first`` (empty where it has none),
+    e.g. one grid at two evaluation budgets.
 
     Each run's perplexity change and decode speed-up are relative to that run's own fp32 row, so the columns compare
     ratios, never raw timings across runs. ``int4_class`` marks the points the 4-bit bars are about.
     """
     columns = ["key", "label", "ppl_change", "decode_speedup"]
     a, b = (measured(df).reindex(columns=[*columns, "weight_dtype", "ratio", "broken"]) for df in (first, second))
-    both = a.merge(b[columns], on=["key", "label"], suffixes=tuple(f" ({name})" for name in names))
+    both = a[columns].merge(b, on=["key", "label"], how="right", suffixes=tuple(f" ({name})" for name in names))
     both.insert(2, "int4_class", int4_class(both))
     both = both[~both["broken"].fillna(False).astype(bool)]
     both = both.drop(columns=["weight_dtype", "ratio", "broken"])

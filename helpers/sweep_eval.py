@@ -11,9 +11,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from helpers.bench import run_in_fresh_process
+from helpers.results import ResultsStore
 from helpers.sweep import SweepPoint
 
 #: OpenVINO grid names -> the ITREX weight dtype whose NNCF plan they are (int4 sym/asym = int4_clip's grid).
@@ -75,6 +77,40 @@ def budget_name(budget: dict[str, Any] | None) -> str:
     if not isinstance(budget, dict):
         return "unknown"
     return next((name for name, known in BUDGETS.items() if asdict(known) == budget), "custom")
+
+
+def run_grid(
+    grid: str,
+    out: str | Path,
+    budget: str = "full",
+    num_threads: int = 2,
+    *,
+    ray: bool = False,
+    ray_address: str | None = None,
+) -> list[dict[str, Any]]:
+    """Run (or resume) a named grid into a results file with a named budget; rows of another budget are measured
+    again. Validates the names before any work; returns the rows written now. Used by the CLI and notebook 04."""
+    from helpers import sweep
+
+    if budget not in BUDGETS:
+        raise ValueError(f"budget={budget!r} is unknown: allowed values are {', '.join(BUDGETS)}")
+    points = sweep.get_grid(grid).points()
+    store = ResultsStore(out)
+    evaluator = PointEvaluator(num_threads=num_threads, budget=BUDGETS[budget])
+    reuse = measured_with(BUDGETS[budget])
+    todo = sweep.points_to_run(points, store, reuse)
+    print(f"grid {grid}, {budget} budget: {len(points)} points, {len(points) - len(todo)} already done")
+    if ray:
+        return sweep.run_sweep_ray(
+            points,
+            store,
+            evaluator,
+            unsupported_reason=unsupported_reason,
+            num_threads=num_threads,
+            address=ray_address,
+            reuse=reuse,
+        )
+    return sweep.run_sweep(points, store, evaluator, unsupported_reason=unsupported_reason, reuse=reuse)
 
 
 def woq_config_for(point: SweepPoint):

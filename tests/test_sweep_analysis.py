@@ -142,7 +142,8 @@ def test_budget_comparison_pairs_each_run_with_its_own_baseline(tmp_path):
     store.append(_row("openvino/int4/g64/sym/RTN/auto", "openvino", "int4", 24.0, 10.0))
     store.append(_row("openvino/int4/g32/sym/RTN/auto", "openvino", "int4", 22.0, 10.0))  # only in the second run
     table = sa.budget_comparison(first, sa.results_frame(store.path), ("standard", "full")).set_index("key")
-    assert set(table.index) == {"torch/fp32", "openvino/int4/g64/sym/RTN/auto"}
+    assert set(table.index) == {"torch/fp32", "openvino/int4/g64/sym/RTN/auto", "openvino/int4/g32/sym/RTN/auto"}
+    assert pd.isna(table.loc["openvino/int4/g32/sym/RTN/auto", "ppl_change (standard)"])  # not in the first run
     int4 = table.loc["openvino/int4/g64/sym/RTN/auto"]
     assert abs(int4["ppl_change (standard)"] - 0.3) < 1e-12 and abs(int4["ppl_change (full)"] - 0.2) < 1e-12
     assert int4["decode_speedup (standard)"] == 100.0 / 15.0 and int4["decode_speedup (full)"] == 5.0

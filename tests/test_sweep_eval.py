@@ -105,3 +105,25 @@ def test_resume_rule_keeps_only_rows_of_the_same_budget():
     assert reuse({"status": "unsupported", "reason": "no NNCF equivalent"})  # does not depend on the budget
     assert sweep_eval.budget_name(asdict(sweep_eval.BUDGETS["standard"])) == "standard"
     assert sweep_eval.budget_name({"ppl_tokens": 1}) == "custom" and sweep_eval.budget_name(None) == "unknown"
+
+
+def test_run_grid_checks_the_budget_first_and_measures_again_rows_of_another_budget(tmp_path, monkeypatch):
+    from dataclasses import asdict
+
+    with pytest.raises(ValueError, match="budget='huge' is unknown: allowed values are full, quick, standard, smoke"):
+        sweep_eval.run_grid("smoke", tmp_path / "s.jsonl", "huge")
+
+    class FakeEvaluator:
+        def __init__(self, num_threads, budget):
+            self.budget = budget
+
+        def __call__(self, point):
+            return {"perplexity": 10.0, "decode_ms_per_token": 5.0, "budget": asdict(self.budget)}
+
+    monkeypatch.setattr(sweep_eval, "PointEvaluator", FakeEvaluator)
+    monkeypatch.setattr(sweep_eval, "unsupported_reason", lambda point: None)
+    out = tmp_path / "s.jsonl"
+    assert len(sweep_eval.run_grid("smoke", out, "smoke")) == 3
+    assert sweep_eval.run_grid("smoke", out, "smoke") == []  # resumed: nothing to do
+    again = sweep_eval.run_grid("smoke", out, "quick")  # another budget: every point measured again
+    assert [row["budget"]["ppl_tokens"] for row in again] == [1024] * 3
