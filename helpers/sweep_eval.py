@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers import sweep
 from helpers.bench import run_in_fresh_process
 from helpers.results import ResultsStore
 from helpers.sweep import SweepPoint
@@ -90,8 +91,6 @@ def run_grid(
 ) -> list[dict[str, Any]]:
     """Run (or resume) a named grid into a results file with a named budget; rows of another budget are measured
     again. Validates the names before any work; returns the rows written now. Used by the CLI and notebook 04."""
-    from helpers import sweep
-
     if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r} is unknown: allowed values are {', '.join(BUDGETS)}")
     points = sweep.get_grid(grid).points()
