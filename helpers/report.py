@@ -70,7 +70,7 @@ def sweep_table(path: Path) -> str:
     ]
     shown = ok.sort_values("decode_tokens_per_s", ascending=False)[cols]
     lines = [
-        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`" + _budget(ok),
+        _measured_on(ok, path),
         "",
         shown.round(3).to_markdown(index=False),
         "",
@@ -82,10 +82,15 @@ def sweep_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def _measured_on(ok: pd.DataFrame, path: Path) -> str:
+    """Machine, threads, load, file and evaluation budget of a sweep's measured rows, as one line."""
+    return f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`" + _budget(ok)
+
+
 def _budget(ok: pd.DataFrame) -> str:
     """The evaluation budget of the baseline row, as one clause (empty for rows written without one)."""
-    budget = ok["budget"].dropna().iloc[0] if "budget" in ok and ok["budget"].notna().any() else None
-    if not isinstance(budget, dict):
+    budget = sa.baseline_budget(ok)
+    if budget is None:
         return ""
     return (
         f"; prompt {budget['prompt_tokens']} tokens, {budget['new_tokens']} new, warm-up {budget['warmup']} + "
@@ -107,7 +112,7 @@ def budget_check(path: Path, reference: Path) -> str:
     ok = sa.measured(check)
     if ok.empty:
         return f"(no measured points in {path.name})"
-    lines = [f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`" + _budget(ok), ""]
+    lines = [_measured_on(ok, path), ""]
     lines += [f"- {line}" for line in sa.verdict_lines(check)]
     if reference.is_file():
         ref = sa.results_frame(reference)
@@ -139,6 +144,11 @@ def peer_line(path: Path) -> str:
     )
 
 
+def _same_machine(path: Path, prefix: str) -> Path:
+    """The results file ``<prefix>-<machine>.jsonl`` beside ``<grid>-<machine>.jsonl`` (same machine and threads)."""
+    return path.with_name(f"{prefix}-{path.name.split('-', 1)[1]}")
+
+
 def main() -> int:
     for path in sorted((REPO_ROOT / "results" / "rag").glob("embedders-*.jsonl")):
         print("### Embedders\n\n" + rag_table(path) + "\n")
@@ -149,10 +159,10 @@ def main() -> int:
     for path in sorted((REPO_ROOT / "results" / "sweep").glob("peers-*.jsonl")):
         print("### Peer\n\n" + peer_line(path) + "\n")
     for path in full:  # same machine and threads: results/sweep/full-<tag>.jsonl next to peers-<tag>.jsonl
-        peer = path.with_name("peers-" + path.name.removeprefix("full-"))
+        peer = _same_machine(path, "peers")
         print(f"### Verdicts ({path.name})\n\n" + verdicts(path, peer) + "\n")
     for path in sorted((REPO_ROOT / "results" / "sweep").glob("openvino-*.jsonl")):
-        reference = path.with_name("full-" + path.name.removeprefix("openvino-"))
+        reference = _same_machine(path, "full")
         print(f"### The bars re-checked at another budget ({path.name})\n\n" + budget_check(path, reference) + "\n")
     return 0
 

@@ -245,7 +245,8 @@ def run_sweep(
 
     todo = points_to_run(points, store, reuse)
     written: list[dict[str, Any]] = []
-    bar = tqdm(todo, desc="sweep", unit="point", disable=not progress)
+    done = f"{len(points) - len(todo)} of {len(points)} already done"
+    bar = tqdm(todo, desc=f"sweep ({done})", unit="point", disable=not progress)
     for point in bar:
         bar.set_postfix_str(point.key)
         row = evaluate_one(point, evaluate, unsupported_reason)
@@ -293,7 +294,9 @@ def run_sweep_ray(
     except ImportError as exc:
         raise RuntimeError("Ray is not installed: pip install -r requirements-distributed.txt") from exc
 
+    points = list(points)
     todo = points_to_run(points, store, reuse)
+    print(f"ray sweep: {len(todo)} points to run, {len(points) - len(todo)} of {len(points)} already done")
     if not ray.is_initialized():
         local = {"_node_ip_address": "127.0.0.1"} if address is None else {}  # a local cluster stays on loopback
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **local)

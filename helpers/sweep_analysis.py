@@ -264,12 +264,18 @@ def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: 
     return lines
 
 
+def baseline_budget(df: pd.DataFrame) -> dict | None:
+    """The evaluation budget (``EvalBudget`` fields) the fp32 row of a results frame was measured with, or None."""
+    base = df[df["key"] == BASELINE_KEY] if not df.empty and "budget" in df else df.iloc[0:0]
+    budget = base["budget"].iloc[0] if not base.empty else None
+    return budget if isinstance(budget, dict) else None
+
+
 def budget_of(df: pd.DataFrame) -> str:
     """Name of the evaluation budget the fp32 row of a results frame was measured with (see ``sweep_eval.BUDGETS``)."""
     from helpers.sweep_eval import budget_name
 
-    base = df[df["key"] == BASELINE_KEY] if not df.empty else df
-    return budget_name(base["budget"].iloc[0] if "budget" in base and not base.empty else None)
+    return budget_name(baseline_budget(df))
 
 
 def run_name(path: str | Path, df: pd.DataFrame) -> str:

@@ -97,8 +97,7 @@ def run_grid(
     store = ResultsStore(out)
     evaluator = PointEvaluator(num_threads=num_threads, budget=BUDGETS[budget])
     reuse = measured_with(BUDGETS[budget])
-    todo = sweep.points_to_run(points, store, reuse)
-    print(f"grid {grid}, {budget} budget: {len(points)} points, {len(points) - len(todo)} already done")
+    print(f"grid {grid}, {budget} budget -> {out}")
     if ray:
         return sweep.run_sweep_ray(
             points,
