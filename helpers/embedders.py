@@ -410,11 +410,11 @@ def _artifact_dir_name(name: str, calibration_texts: Sequence[str] | None = None
 
 def _cached_build(dir_name: str, recipe: dict[str, Any], build: Callable[[Path, Path], dict[str, Any]]) -> Path:
     """``cache_dir()/dir_name`` built by ``build(source_dir, tmp_dir)`` unless current (atomic, locked)."""
-    from helpers.models import _build_atomically
+    from helpers.models import build_from_file
 
     source = source_model_dir()
     expected = {"kind": "embedder", "recipe_version": RECIPE_VERSION, **recipe}
-    return _build_atomically(dir_name, source / "model.safetensors", expected, lambda out: build(source, out))
+    return build_from_file(dir_name, source / "model.safetensors", expected, lambda out: build(source, out))
 
 
 def _tokenize(tokenizer: Any, texts: Sequence[str], return_tensors: str) -> dict[str, Any]:

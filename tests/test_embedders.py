@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import embedders
+from helpers.cache import read_manifest
 from helpers.device import CpuInfo
 from helpers.embedders import (
     EMBEDDERS,
@@ -20,7 +21,6 @@ from helpers.embedders import (
     embed_matrix,
     model_artifact_path,
 )
-from helpers.models import read_manifest
 
 PROBE_TEXTS = [
     "How do I read a text file line by line in Python?",

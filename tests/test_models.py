@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import models
+from helpers import cache, models
 from helpers.settings import enforce_offline
 
 enforce_offline()
@@ -82,16 +82,16 @@ def test_atomic_build_runs_once_and_rebuilds_when_the_source_changes(monkeypatch
         return {"kind": "fake"}
 
     expected = {"format": 1, "versions": {"x": "1"}}
-    target = models._build_atomically("fake", source, expected, build)
+    target = models.build_from_file("fake", source, expected, build)
     assert (target / "weights.txt").read_bytes() == b"v1"
-    manifest = models.read_manifest(target)
+    manifest = cache.read_manifest(target)
     assert manifest["kind"] == "fake" and manifest["source"]["sha256"] == models.sha256_file(source)
-    assert models._build_atomically("fake", source, expected, build) == target and len(calls) == 1
+    assert models.build_from_file("fake", source, expected, build) == target and len(calls) == 1
 
     source.write_bytes(b"v22")  # new content (new size: mtime alone may not tick between two writes): rebuilt
-    models._build_atomically("fake", source, expected, build)
+    models.build_from_file("fake", source, expected, build)
     assert (target / "weights.txt").read_bytes() == b"v22" and len(calls) == 2
-    models._build_atomically("fake", source, {**expected, "versions": {"x": "2"}}, build)  # new library version
+    models.build_from_file("fake", source, {**expected, "versions": {"x": "2"}}, build)  # new library version
     assert len(calls) == 3
 
     def broken(out: Path) -> dict:
@@ -99,7 +99,7 @@ def test_atomic_build_runs_once_and_rebuilds_when_the_source_changes(monkeypatch
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        models._build_atomically("fake", source, expected, broken, rebuild=True)
+        models.build_from_file("fake", source, expected, broken, rebuild=True)
     assert (target / "weights.txt").read_bytes() == b"v22"  # the previous build survives a failed rebuild
     leftovers = [p.name for p in target.parent.iterdir() if p.is_dir() and p.name != "fake"]
     assert leftovers == []
@@ -142,7 +142,7 @@ def test_tokenizer_from_gguf_round_trips(gguf_meta):
 def test_embedding_folder_loads_everywhere():
     folder = models.embedding_model_dir()
     assert (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
-    assert (folder / "tokenizer.json").is_file() and (folder / models.MANIFEST_NAME).is_file()
+    assert (folder / "tokenizer.json").is_file() and (folder / cache.MANIFEST_NAME).is_file()
     from optimum.exporters.tasks import TasksManager
     from sentence_transformers import SentenceTransformer
     from transformers import AutoModel, AutoTokenizer
@@ -167,12 +167,12 @@ def test_embedding_folder_loads_everywhere():
 
 @pytest.mark.slow
 def test_causal_lm_folder_and_manifest(causal_dir):
-    manifest = json.loads((causal_dir / models.MANIFEST_NAME).read_text())
+    manifest = json.loads((causal_dir / cache.MANIFEST_NAME).read_text())
     assert manifest["source"]["sha256"] == models.sha256_file(models.causal_lm_gguf_path())
     assert manifest["versions"]["transformers"] and manifest["max_position_embeddings"] == 2048
     assert "dequantized" in manifest["notes"]
     assert models.causal_lm_dir() == causal_dir  # current: no rebuild
-    assert json.loads((causal_dir / models.MANIFEST_NAME).read_text())["built_at"] == manifest["built_at"]
+    assert json.loads((causal_dir / cache.MANIFEST_NAME).read_text())["built_at"] == manifest["built_at"]
     size = models.folder_size_bytes(causal_dir)
     assert 500e6 < size < 600e6  # fp32 135M parameters, tied embeddings stored once
 

@@ -1,0 +1,84 @@
+"""helpers.cache: one locked, atomic, manifest-stamped build, even when two processes build the same artefact."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import cache
+
+
+def _slow_build(target: str, marker_dir: str) -> None:
+    def build(out: Path) -> dict:
+        (Path(marker_dir) / f"built-by-{mp.current_process().pid}").touch()
+        for i in range(20):  # slow enough that both processes are inside cached_build at once
+            (out / f"part{i}.bin").write_bytes(bytes([i]) * 10_000)
+            time.sleep(0.02)
+        return {"parts": 20}
+
+    cache.cached_build(target, {"recipe": 1}, build)
+
+
+def test_two_processes_building_the_same_artefact_get_one_valid_result(tmp_path: Path) -> None:
+    target = tmp_path / "ov" / "model-int4"
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_slow_build, args=(str(target), str(markers))) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert len(list(markers.iterdir())) == 1  # built once: the second process found it done under the lock
+    manifest = cache.read_manifest(target)
+    assert manifest["recipe"] == 1 and manifest["parts"] == 20
+    expected_files = sorted([cache.MANIFEST_NAME] + [f"part{i}.bin" for i in range(20)])
+    assert sorted(p.name for p in target.iterdir()) == expected_files
+    leftovers = [p.name for p in target.parent.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
+    assert leftovers == []  # no .tmp or .old folders left behind
+
+
+def test_reuse_rebuild_and_failed_build(tmp_path: Path) -> None:
+    target = tmp_path / "artefact"
+    calls: list[int] = []
+
+    def build(out: Path) -> dict:
+        calls.append(1)
+        (out / "w").write_text(str(len(calls)))
+        return {}
+
+    cache.cached_build(target, {"v": 1, "versions": {"x": "1"}}, build)
+    cache.cached_build(target, {"v": 1, "versions": {"x": "1"}}, build)
+    assert len(calls) == 1
+    cache.cached_build(target, {"v": 1, "versions": {"x": "2"}}, build)  # expectation changed: rebuilt
+    assert len(calls) == 2 and (target / "w").read_text() == "2"
+
+    def broken(out: Path) -> dict:
+        (out / "half").write_text("x")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        cache.cached_build(target, {"v": 2}, broken)
+    assert (target / "w").read_text() == "2"  # the previous build survives a failed rebuild
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_leftovers_of_a_killed_build_are_cleared(tmp_path: Path) -> None:
+    target = tmp_path / "artefact"
+    killed = tmp_path / ".artefact.tmp-abc123"
+    killed.mkdir()
+    (killed / "half").write_text("x")
+    cache.cached_build(target, {"v": 1}, lambda out: (out / "w").write_text("1") and None)
+    assert not killed.exists() and (target / "w").is_file()
+
+
+def test_manifest_written_last_is_json_with_expected_items(tmp_path: Path) -> None:
+    target = cache.cached_build(tmp_path / "a", {"source": {"files": {"x": [1, 2]}}}, lambda out: {"extra": 3})
+    manifest = json.loads((target / cache.MANIFEST_NAME).read_text())
+    assert manifest["source"] == {"files": {"x": [1, 2]}} and manifest["extra"] == 3 and "built_at" in manifest
+    assert cache.matches(manifest, {"source": {"files": {"x": (1, 2)}}})  # tuples compare as JSON lists
