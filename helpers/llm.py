@@ -31,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from helpers.bench import TimingStats, machine_load, peak_rss_mb, time_call
+from helpers.bench import TimingStats, machine_load, peak_rss_mb, run_in_fresh_process, time_call
+from helpers.cache import MANIFEST_NAME, cached_build, read_manifest
 from helpers.settings import cache_dir, enforce_offline, ov_config, set_threads
+from helpers.shape_checks import check_group_size
 
 if TYPE_CHECKING:
     from helpers.woq_config import OvCompressionPlan, WoqConfig
@@ -42,7 +44,9 @@ OV_MIN_THREADS = 2
 #: Inputs the tokenizer must produce for both torch and OpenVINO models (no ``token_type_ids``).
 MODEL_INPUT_NAMES = ["input_ids", "attention_mask"]
 #: Written next to every IR this module builds; holds what was asked and how long it took.
-OV_META_NAME = "cookbook_ov.json"
+OV_META_NAME = MANIFEST_NAME
+#: Bump when an IR build recipe changes, so cached IRs are rebuilt (2: stateful export).
+OV_BUILD_FORMAT = 2
 OV_XML_NAME = "openvino_model.xml"
 #: Tokens kept per calibration passage (AWQ / TEQ / NNCF data-aware modes): calibration time grows with it.
 CALIB_MAX_TOKENS = 128
@@ -242,6 +246,7 @@ def build_woq_pipeline(
     Returns ``(llm, info)``; ``info`` has the build seconds, notes and :func:`inspect_woq_model`'s report, and with
     ``verify`` :func:`assert_woq_matches` has passed (lm_head compared bit for bit with the checkpoint).
     """
+    check_group_size(cfg.group_size, model_dir, "itrex")  # before loading or quantizing anything
     from helpers import woq_config as wc
 
     enforce_offline()
@@ -485,23 +490,14 @@ def _fingerprint(model_dir: Path) -> dict[str, Any]:
 
 
 def read_ov_meta(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((path / OV_META_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    """The build manifest of an IR folder (what was asked, the source, the seconds), or None."""
+    return read_manifest(path)
 
 
 def _copy_side_files(src: Path, dst: Path) -> None:
     for name in _SIDE_FILES:
         if (src / name).is_file() and not (dst / name).exists():
             shutil.copy2(src / name, dst / name)
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Move a finished build into place (replacing a stale one)."""
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
 
 
 def _versions() -> dict[str, str]:
@@ -517,34 +513,65 @@ def _versions() -> dict[str, str]:
 
 
 def export_openvino_llm(model_dir: str | Path, out_dir: str | Path | None = None, *, rebuild: bool = False) -> Path:
-    """Export a local HF causal LM to an fp32 OpenVINO IR (stateful, KV cache inside), tokenizer copied in.
+    """Export a local HF causal LM to a **stateful** fp32 OpenVINO IR (KV cache inside the model: inputs
+    input_ids, attention_mask, position_ids, beam_idx), tokenizer copied in.
 
-    Cached: ``<cache_dir>/ov/<model folder>-fp32`` (or ``out_dir``) is reused while the source files are unchanged.
-    ``load_in_8bit=False`` is passed so that optimum-intel never applies its default int8 compression.
+    Built once with :func:`helpers.cache.cached_build` (locked, atomic) into ``<cache_dir>/ov/<model folder>-fp32``
+    (or ``out_dir``) and reused while the source files are unchanged. ``load_in_8bit=False`` keeps optimum-intel
+    from applying its default int8 compression; ``stateful=True`` is asked explicitly and checked.
     """
     enforce_offline()
     model_dir = Path(model_dir)
     out = Path(out_dir) if out_dir is not None else cache_dir() / "ov" / f"{model_dir.name}-fp32"
-    source = _fingerprint(model_dir)
-    meta = read_ov_meta(out)
-    if not rebuild and meta and meta.get("source") == source and (out / OV_XML_NAME).is_file():
-        return out
+    expected = {
+        "kind": "export",
+        "precision": "fp32",
+        "stateful": True,
+        "format": OV_BUILD_FORMAT,
+        "source": _fingerprint(model_dir),
+        "versions": _versions(),
+    }
+
+    def build(tmp: Path) -> dict[str, Any]:
+        # A fresh process: once ITREX is imported (notebook 03, the seed path) the PyTorch frontend fails on
+        # prim::GetAttr and optimum-intel silently falls back to ONNX, which cannot make a stateful IR.
+        seconds = run_in_fresh_process(_export_ir, str(model_dir), str(tmp))
+        _check_stateful(tmp / OV_XML_NAME)
+        return {"seconds": seconds}
+
+    return cached_build(out, expected, build, rebuild=rebuild)
+
+
+def _export_ir(model_dir: str, out: str) -> float:
+    """Export in the calling process (run it in a fresh one): the fp32 stateful IR plus tokenizer and side files."""
     from optimum.intel import OVModelForCausalLM
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    enforce_offline()
     start = time.perf_counter()
-    model = OVModelForCausalLM.from_pretrained(str(model_dir), export=True, load_in_8bit=False, compile=False)
-    model.save_pretrained(tmp)
-    load_tokenizer(model_dir).save_pretrained(tmp)
-    _copy_side_files(model_dir, tmp)
-    seconds = time.perf_counter() - start
-    meta = {"kind": "export", "precision": "fp32", "seconds": round(seconds, 2), "source": source}
-    meta["versions"] = _versions()
-    (tmp / OV_META_NAME).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    _publish(tmp, out)
-    return out
+    with _quiet_logger("optimum"), _quiet_logger("nncf"):
+        model = OVModelForCausalLM.from_pretrained(
+            model_dir, export=True, stateful=True, load_in_8bit=False, compile=False
+        )
+    model.save_pretrained(out)
+    load_tokenizer(model_dir).save_pretrained(out)
+    _copy_side_files(Path(model_dir), Path(out))
+    return round(time.perf_counter() - start, 2)
+
+
+def ir_inputs(xml: str | Path) -> list[str]:
+    """Input names of an IR (a stateful LLM IR has 3-4; one fed its KV cache from Python has dozens)."""
+    import openvino as ov
+
+    return sorted(i.get_any_name() for i in ov.Core().read_model(xml).inputs)
+
+
+def _check_stateful(xml: Path) -> None:
+    names = ir_inputs(xml)
+    if len(names) > 4 or any(n.startswith("past_key_values") for n in names):
+        raise QuantizationMismatch(
+            f"{xml}: not stateful ({len(names)} inputs, e.g. {names[:3]}): the KV cache would go through Python "
+            "every token (several times slower decode); export with OVModelForCausalLM(..., stateful=True)"
+        )
 
 
 def _plan_from(plan_or_cfg: OvCompressionPlan | WoqConfig) -> OvCompressionPlan:
@@ -613,8 +640,9 @@ def compress_openvino_llm(
     ``to_openvino``). Real NF4 here, unlike optimum-intel 1.17.2's ``quantization_config``.
 
     Plans with ``needs_dataset`` (AWQ, scale estimation) need ``calibration_texts``. The result is cached under
-    ``<cache_dir>/ov/<ir>-<plan key>`` with the plan, what it could not reproduce and the seconds in
-    ``cookbook_ov.json``. Non-weight constants stay f32 (saved with ``compress_to_fp16=False``).
+    ``<cache_dir>/ov/<ir>-<plan key>`` (one locked, atomic build) with the plan, what it could not reproduce and
+    the seconds in its manifest. The result stays stateful (checked). Non-weight constants stay f32 (saved with
+    ``compress_to_fp16=False``).
     """
     import nncf
     import openvino as ov
@@ -624,6 +652,8 @@ def compress_openvino_llm(
     ir_dir = Path(ir_dir)
     if not (ir_dir / OV_XML_NAME).is_file():
         raise FileNotFoundError(f"{ir_dir / OV_XML_NAME} not found: export it first with export_openvino_llm()")
+    if plan.group_size not in (None, -1):
+        check_group_size(plan.group_size, ir_dir, "openvino")
     calibration = ""
     if plan.needs_dataset:
         if not calibration_texts:
@@ -635,40 +665,34 @@ def compress_openvino_llm(
     key = ov_plan_key(plan, calibration)
     base = ir_dir.name[:-5] if ir_dir.name.endswith("-fp32") else ir_dir.name
     out = Path(out_dir) if out_dir is not None else ir_dir.parent / f"{base}-{key}"
-    source = _fingerprint(ir_dir)
-    meta = read_ov_meta(out)
-    if not rebuild and meta and meta.get("source") == source and meta.get("key") == key:
-        return out
+    expected = {"kind": "nncf.compress_weights", "key": key, "format": OV_BUILD_FORMAT, "source": _fingerprint(ir_dir)}
 
-    dataset = None
-    if plan.needs_dataset:
-        dataset = ov_calibration_dataset(ir_dir, calibration_texts or (), max_tokens=calib_max_tokens)
-    model = ov.Core().read_model(ir_dir / OV_XML_NAME)
-    start = time.perf_counter()
-    compressed = nncf.compress_weights(model, **plan.nncf_kwargs(dataset))
-    seconds = time.perf_counter() - start
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    ov.save_model(compressed, tmp / OV_XML_NAME, compress_to_fp16=False)
-    _copy_side_files(ir_dir, tmp)
-    meta = {
-        "kind": "nncf.compress_weights",
-        "key": key,
-        "mode": plan.mode,
-        "kwargs": plan.kwargs(),
-        "unsupported": list(plan.unsupported),
-        "notes": list(plan.notes),
-        "runtime_config": dict(plan.runtime_config),
-        "source_config": plan.source_key,
-        "calibration": {"texts": len(calibration_texts or ()), "max_tokens": calib_max_tokens} if dataset else None,
-        "seconds": round(seconds, 2),
-        "source": source,
-        "versions": _versions(),
-    }
-    (tmp / OV_META_NAME).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    _publish(tmp, out)
-    return out
+    def build(tmp: Path) -> dict[str, Any]:
+        dataset = None
+        if plan.needs_dataset:
+            dataset = ov_calibration_dataset(ir_dir, calibration_texts or (), max_tokens=calib_max_tokens)
+        model = ov.Core().read_model(ir_dir / OV_XML_NAME)
+        start = time.perf_counter()
+        compressed = nncf.compress_weights(model, **plan.nncf_kwargs(dataset))
+        seconds = time.perf_counter() - start
+        ov.save_model(compressed, tmp / OV_XML_NAME, compress_to_fp16=False)
+        _copy_side_files(ir_dir, tmp)
+        _check_stateful(tmp / OV_XML_NAME)
+        return {
+            "mode": plan.mode,
+            "kwargs": plan.kwargs(),
+            "unsupported": list(plan.unsupported),
+            "notes": list(plan.notes),
+            "runtime_config": dict(plan.runtime_config),
+            "source_config": plan.source_key,
+            "calibration": {"texts": len(calibration_texts or ()), "max_tokens": calib_max_tokens}
+            if dataset
+            else None,
+            "seconds": round(seconds, 2),
+            "versions": _versions(),
+        }
+
+    return cached_build(out, expected, build, rebuild=rebuild)
 
 
 def _weight_subgraph(output: Any) -> list[Any] | None:
@@ -742,7 +766,7 @@ def inspect_openvino_ir(path: str | Path) -> dict[str, Any]:
     shape, group size, zero point (none / scalar midpoint = symmetric / per group = asymmetric) and scale type.
 
     ``weights_by_type`` counts the traced weights (one per layer); ``constants_by_type`` counts every Constant
-    (zero points included). ``asked`` (from ``cookbook_ov.json``) and ``rt_info_mode`` (what NNCF recorded) say
+    (zero points included). ``asked`` (from the build manifest) and ``rt_info_mode`` (what NNCF recorded) say
     what was asked, the rest what was found.
     """
     import openvino as ov
@@ -806,8 +830,11 @@ def inspect_openvino_ir(path: str | Path) -> dict[str, Any]:
     unique = [x for x in layers if x["shared_with"] is None]
     meta = read_ov_meta(xml.parent) or {}
     params_by_type = sum((Counter({x["weight_type"]: math.prod(x["shape"])}) for x in linear), Counter())
+    input_names = sorted(i.get_any_name() for i in model.inputs)
     return {
         "path": str(path),
+        "inputs": input_names,
+        "stateful": len(input_names) <= 4 and not any(n.startswith("past_key_values") for n in input_names),
         "asked": meta.get("mode", meta.get("precision")),
         "build_seconds": meta.get("seconds"),
         "unsupported": meta.get("unsupported", []),
@@ -847,6 +874,8 @@ def assert_ov_matches(path: str | Path, expected: Any) -> dict[str, Any]:
     linear = [x for x in report["layers"] if x["role"] == "linear"]
     edges = [x for x in report["layers"] if x["role"] != "linear" and x["shared_with"] is None]
     problems: list[str] = []
+    if not report["stateful"]:
+        problems.append(f"not stateful: {len(report['inputs'])} inputs (KV cache fed from Python every token)")
     if not linear:
         problems.append("no linear layer with constant weights found")
     primary = {"fp32": {"f32"}, "nf4": {"nf4"}, "int4_sym": {"u4", "i4"}, "int4_asym": {"u4"}}.get(mode, {"u8", "i8"})

@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import sweep
+from helpers import models, sweep
 from helpers.bench import run_in_fresh_process
 from helpers.results import ResultsStore
+from helpers.shape_checks import group_size_problem, linear_in_features
 from helpers.sweep import SweepPoint
 
 #: OpenVINO grid names -> the ITREX weight dtype whose NNCF plan they are (int4 sym/asym = int4_clip's grid).
@@ -155,6 +156,9 @@ def unsupported_reason(point: SweepPoint) -> str | None:
         return "TEQ (trainable equivalent transformation) has no NNCF 2.11 equivalent"
     try:
         cfg = woq_config_for(point)
+        shape_problem = group_size_problem(cfg.group_size, linear_in_features(models.causal_lm_dir()), point.backend)
+        if shape_problem:
+            return shape_problem
         if point.backend == "itrex":
             problems = wc.isa_problems(cfg, device.CpuInfo.from_host().present_flags())
             return "; ".join(problems) or None

@@ -9,6 +9,7 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers import llm as L
@@ -17,59 +18,9 @@ from helpers.woq_config import WoqConfig, to_openvino
 
 pytestmark = pytest.mark.slow
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
 
 def _text(chars: int) -> str:
     return (DATA_DIR / "shakespeare.txt").read_text(encoding="utf-8")[:chars]
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random LlamaForCausalLM (untied lm_head) with a byte-level BPE trained on a slice of Macbeth."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    out = tmp_path_factory.mktemp("tiny_llama")
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=512,
-        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    bpe.train_from_iterator([_text(60_000)], trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<|im_start|>",
-        eos_token="<|im_end|>",
-        unk_token="<|endoftext|>",
-        pad_token="<|endoftext|>",
-        model_input_names=L.MODEL_INPUT_NAMES,
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.save_pretrained(out)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).eval().save_pretrained(out, safe_serialization=True)
-    return out
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -246,3 +197,32 @@ def test_data_aware_plan_needs_texts(fp32_ir: Path) -> None:
     plan = to_openvino(WoqConfig(weight_dtype="int4_clip", group_size=32), scale_estimation=True)
     with pytest.raises(ValueError, match="needs calibration_texts"):
         L.compress_openvino_llm(plan, fp32_ir)
+
+
+def test_every_ir_is_stateful_even_after_itrex_was_imported(fp32_ir: Path) -> None:
+    # the ITREX tests above imported ITREX into this process; the export runs in a fresh one and stays stateful
+    report = L.inspect_openvino_ir(fp32_ir)
+    assert report["stateful"] and report["inputs"] == ["attention_mask", "beam_idx", "input_ids", "position_ids"]
+    path = L.compress_openvino_llm(WoqConfig(weight_dtype="int4_clip", group_size=32), fp32_ir)
+    assert L.assert_ov_matches(path, "int4_sym")["stateful"]
+
+
+def test_a_non_stateful_ir_is_refused(tmp_path: Path) -> None:
+    import openvino as ov
+    import openvino.runtime.opset13 as ops
+
+    params = [ops.parameter([1, -1], np.int64, name=n) for n in ("input_ids", "attention_mask")]
+    params += [ops.parameter([1, 2, -1, 8], np.float32, name=f"past_key_values.{i}.key") for i in range(3)]
+    model = ov.Model([ops.convert(p, "f32") for p in params[:2]] + params[2:], params, "fake")
+    ov.save_model(model, tmp_path / L.OV_XML_NAME)
+    with pytest.raises(L.QuantizationMismatch, match="not stateful .5 inputs"):
+        L._check_stateful(tmp_path / L.OV_XML_NAME)
+
+
+def test_impossible_group_size_is_refused_before_quantizing(tiny_dir: Path, fp32_ir: Path) -> None:
+    # the tiny model's layers take 64 and 128 input channels: 128 does not divide 64
+    allowed = "Allowed values for this model: -1, 1, 4, 8, 16, 32, 64"
+    with pytest.raises(ValueError, match=f"group_size=128 does not divide .*{allowed}"):
+        L.build_woq_pipeline(WoqConfig(weight_dtype="nf4", group_size=128), tiny_dir, num_threads=2)
+    with pytest.raises(ValueError, match=f"group_size=128 .*NNCF 2.11 raises inside compress_weights. {allowed}"):
+        L.compress_openvino_llm(WoqConfig(weight_dtype="int4_clip", group_size=128), fp32_ir)
