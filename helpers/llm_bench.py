@@ -188,21 +188,32 @@ class VariantRunner:
         return df
 
 
+def _export_asking_nf4(model_dir: str, out: str) -> None:
+    """optimum-intel's own int4 export with ``weight_format="nf4"`` (run in a fresh process: stateful export)."""
+    from optimum.intel import OVModelForCausalLM, OVWeightQuantizationConfig
+
+    config = OVWeightQuantizationConfig(bits=4, sym=True, group_size=64, weight_format="nf4")
+    model = OVModelForCausalLM.from_pretrained(
+        model_dir, export=True, stateful=True, quantization_config=config, compile=False
+    )
+    model.save_pretrained(out)
+
+
 def optimum_intel_nf4_request(rebuild: bool = False) -> dict[str, Any]:
     """Ask optimum-intel 1.17.2 itself for NF4 (``weight_format="nf4"``) and report what the saved IR really holds.
 
     This is the trap the cookbook routes around: the option is accepted without error and plain int4 comes out.
     """
-    from optimum.intel import OVModelForCausalLM, OVWeightQuantizationConfig
-
+    from helpers.bench import run_in_fresh_process
+    from helpers.cache import cached_build
     from helpers.settings import cache_dir
 
-    out = cache_dir() / "ov" / "optimum-intel-asked-nf4"
-    if rebuild or not (out / llm.OV_XML_NAME).is_file():
-        config = OVWeightQuantizationConfig(bits=4, sym=True, group_size=64, weight_format="nf4")
-        model = OVModelForCausalLM.from_pretrained(
-            str(models.causal_lm_dir()), export=True, quantization_config=config, compile=False
-        )
-        model.save_pretrained(out)
+    source = models.causal_lm_dir()
+    out = cached_build(
+        cache_dir() / "ov" / "optimum-intel-asked-nf4",
+        {"kind": "optimum-intel weight_format=nf4", "source": str(source), "format": llm.OV_BUILD_FORMAT},
+        lambda tmp: run_in_fresh_process(_export_asking_nf4, str(source), str(tmp)),
+        rebuild=rebuild,
+    )
     found = llm.inspect_openvino_ir(out)
     return {"asked": "nf4 (weight_format='nf4')", "linear weight types found": found["linear_weight_types"]}

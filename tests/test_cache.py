@@ -82,3 +82,18 @@ def test_manifest_written_last_is_json_with_expected_items(tmp_path: Path) -> No
     manifest = json.loads((target / cache.MANIFEST_NAME).read_text())
     assert manifest["source"] == {"files": {"x": [1, 2]}} and manifest["extra"] == 3 and "built_at" in manifest
     assert cache.matches(manifest, {"source": {"files": {"x": (1, 2)}}})  # tuples compare as JSON lists
+
+
+def test_full_disk_during_a_build_keeps_the_previous_build(tmp_path: Path) -> None:
+    import errno
+
+    target = cache.cached_build(tmp_path / "a", {"v": 1}, lambda out: (out / "w").write_text("1") and None)
+
+    def no_space(out: Path) -> dict:
+        (out / "half").write_text("x")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        cache.cached_build(target, {"v": 2}, no_space)
+    assert (target / "w").read_text() == "1" and cache.read_manifest(target)["v"] == 1
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == ["a"]

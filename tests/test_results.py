@@ -87,3 +87,20 @@ def test_bad_row_key_refused_before_writing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"row key=None is invalid"):
         store.extend([{"key": "ok"}, {"v": 1}])
     assert not store.path.exists() or store.path.read_text() == ""
+
+
+def test_full_disk_raises_and_keeps_earlier_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    path = tmp_path / "r.jsonl"
+    _good_rows(path)
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OSError, match="No space left"):
+        ResultsStore(path).append({"key": "lost", "v": 9})
+    monkeypatch.undo()
+    assert {"torch/fp32", "ov/int8"} <= ResultsStore(path).done_keys()
