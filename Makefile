@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 export OPENVINO_TELEMETRY_DISABLE=1
 
-.PHONY: setup models run test lint unit smoke nbval lab bench clean
+.PHONY: setup setup-genai models run test lint unit smoke nbval lab bench clean
 
 $(STAMP): requirements.txt requirements-models.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (IPEX 2.1 / ITREX 1.3.2 wheels are cp311); got {sys.version.split()[0]}: set PYTHON=python3.11"'
@@ -25,12 +25,22 @@ $(STAMP): requirements.txt requirements-models.txt constraints.txt
 	  then cat $(VENV)/pip-check.txt; echo "pip check found unexpected problems"; exit 1; fi
 	touch $(STAMP)
 
+# The runtime-only environment for current OpenVINO GenAI (no torch): serves the IRs the main environment builds.
+GENAI_VENV  ?= .venv-genai
+GENAI_STAMP := $(GENAI_VENV)/.cookbook-installed
+$(GENAI_STAMP): requirements-genai.txt
+	test -x $(GENAI_VENV)/bin/python || $(PYTHON) -m venv $(GENAI_VENV)
+	$(GENAI_VENV)/bin/python -m pip install -r requirements-genai.txt
+	touch $(GENAI_STAMP)
+
+setup-genai: $(GENAI_STAMP)
+
 DIST_STAMP := $(VENV)/.cookbook-distributed
 $(DIST_STAMP): $(STAMP) requirements-distributed.txt
 	$(PY) -m pip install -r requirements-distributed.txt -c constraints.txt
 	touch $(DIST_STAMP)
 
-setup: $(STAMP) models
+setup: $(STAMP) $(GENAI_STAMP) models
 
 models: $(STAMP)
 	$(PY) -m helpers.models

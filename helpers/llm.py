@@ -45,8 +45,8 @@ OV_MIN_THREADS = 2
 MODEL_INPUT_NAMES = ["input_ids", "attention_mask"]
 #: Written next to every IR this module builds; holds what was asked and how long it took.
 OV_META_NAME = MANIFEST_NAME
-#: Bump when an IR build recipe changes, so cached IRs are rebuilt (2: stateful export).
-OV_BUILD_FORMAT = 2
+#: Bump when an IR build recipe changes, so cached IRs are rebuilt (3: stateful export + GenAI tokenizer IRs).
+OV_BUILD_FORMAT = 3
 OV_XML_NAME = "openvino_model.xml"
 #: Tokens kept per calibration passage (AWQ / TEQ / NNCF data-aware modes): calibration time grows with it.
 CALIB_MAX_TOKENS = 128
@@ -62,6 +62,10 @@ _SIDE_FILES = (
     "vocab.json",
     "merges.txt",
     "added_tokens.json",
+    "openvino_tokenizer.xml",
+    "openvino_tokenizer.bin",
+    "openvino_detokenizer.xml",
+    "openvino_detokenizer.bin",
 )
 #: Low-precision OpenVINO element types that hold compressed weights, and their zero-point midpoints (sym).
 OV_4BIT_TYPES = ("u4", "i4", "nf4")
@@ -555,6 +559,9 @@ def _export_ir(model_dir: str, out: str) -> float:
     model.save_pretrained(out)
     load_tokenizer(model_dir).save_pretrained(out)
     _copy_side_files(Path(model_dir), Path(out))
+    from helpers.genai import convert_tokenizer_irs  # OpenVINO GenAI reads the tokenizer as IRs of its own
+
+    convert_tokenizer_irs(out, out)
     return round(time.perf_counter() - start, 2)
 
 
