@@ -3,15 +3,22 @@
 Light at import (stdlib + psutil). ``torch``, ``openvino`` and IPEX are imported lazily inside
 :func:`detect`; a missing or broken library is recorded in the report instead of raising.
 
-``python -m helpers.device`` prints the full report with the recommendation and its reasons.
+The machine **profile** (``<cpu slug>-<isa class>-t<threads>``, e.g. ``amd-epyc-avx2-t2``) names where results
+are kept (``results/<profile>/``): two CPUs with the same name but different ISA run different kernels, so their
+numbers never share a file. :func:`machine_profile` is the one place it is computed.
+
+``python -m helpers.device`` prints the full report with the recommendation and its reasons;
+``python -m helpers.device --profile [--threads N]`` prints only the profile.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
 import platform
+import re
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -45,6 +52,12 @@ _ISA_LABELS: dict[str, str] = {
 DEFAULT_WEIGHT_DTYPE = "int4_fullrange"
 
 _GIB = 2**30
+
+#: Environment variable that replaces this machine's profile (tests only; see :func:`machine_profile`).
+PROFILE_ENV = "COOKBOOK_PROFILE"
+#: ISA classes, best first: the widest int8/bf16 kernels a CPU can run (``base``: no AVX2, or not x86).
+ISA_CLASSES: tuple[str, ...] = ("amx", "avx512-bf16", "avx512-vnni", "avx512", "avx2", "base")
+_PROFILE_RE = re.compile(rf"[a-z0-9]+(?:-[a-z0-9]+)*?-({'|'.join(ISA_CLASSES)})-t[1-9][0-9]*")
 
 
 def _parse_blocks(text: str) -> list[dict[str, str]]:
@@ -139,6 +152,49 @@ class CpuInfo:
     def present_flags(self) -> frozenset[str]:
         """Names of the ISA flags this CPU has (``/proc/cpuinfo`` spelling, e.g. ``avx512_vnni``)."""
         return frozenset(name for name, present in self.isa_flags().items() if present)
+
+
+def isa_class(cpu: CpuInfo) -> str:
+    """The best :data:`ISA_CLASSES` entry this CPU's flags allow (AMX > AVX512-BF16 > AVX512-VNNI > AVX-512 > AVX2)."""
+    if cpu.amx_int8 or cpu.amx_bf16:
+        return "amx"
+    if cpu.avx512_bf16:
+        return "avx512-bf16"
+    if cpu.avx512_vnni:
+        return "avx512-vnni"
+    if cpu.avx512f:
+        return "avx512"
+    return "avx2" if cpu.avx2 else "base"
+
+
+def cpu_slug(model_name: str) -> str:
+    """File-name slug of a CPU model: ``Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz`` -> ``intel-xeon-gold-6230``."""
+    name = re.sub(r"\((r|tm)\)|@.*$|\b(cpu|processor)\b", " ", model_name.lower())
+    return re.sub(r"[^a-z0-9]+", "-", name).strip("-")[:40].strip("-") or "cpu"
+
+
+def is_profile(name: str) -> bool:
+    """True for a machine profile name ``<cpu slug>-<isa class>-t<threads>`` (e.g. a ``results/`` folder)."""
+    return _PROFILE_RE.fullmatch(name) is not None
+
+
+def machine_profile(num_threads: int, cpu: CpuInfo | None = None) -> str:
+    """``<cpu slug>-<isa class>-t<threads>`` of ``cpu`` (default: this machine), e.g. ``amd-epyc-avx2-t2``.
+
+    ``$COOKBOOK_PROFILE`` replaces it (tests only: it lets a test read the committed results of another machine).
+    """
+    override = os.environ.get(PROFILE_ENV)
+    if override:
+        if not is_profile(override):
+            raise ValueError(
+                f"{PROFILE_ENV}={override!r} is invalid: allowed values are <cpu slug>-<isa class>-t<threads> with an "
+                f"isa class in {', '.join(ISA_CLASSES)} (e.g. amd-epyc-avx2-t2)"
+            )
+        return override
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads={num_threads!r} is invalid: allowed values are integers >= 1")
+    cpu = cpu or CpuInfo.from_host()
+    return f"{cpu_slug(cpu.model_name)}-{isa_class(cpu)}-t{num_threads}"
 
 
 @dataclass
@@ -334,6 +390,7 @@ def report_text(report: DeviceReport, rec: Recommendation | None = None) -> str:
         f"IPEX           : {report.ipex_version or 'not available'}",
         f"OpenVINO       : {ov}",
         f"Compute dtypes : {', '.join(supported_compute_dtypes(cpu))}",
+        f"Profile        : {machine_profile(rec.num_threads, cpu)} (results/<profile>/ with {rec.num_threads} threads)",
         "",
         "Recommendation",
     ]
@@ -344,5 +401,19 @@ def report_text(report: DeviceReport, rec: Recommendation | None = None) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", action="store_true", help="print only this machine's results profile")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="thread count of the profile (the benchmarks' default: 2)"
+    )
+    args = parser.parse_args(argv)
+    if args.profile:
+        print(machine_profile(args.threads))
+        return 0
     print(report_text(detect()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -172,3 +172,101 @@ def test_module_main_prints_report() -> None:
         [sys.executable, "-m", "helpers.device"], cwd=root, capture_output=True, text=True, check=True, timeout=300
     ).stdout
     assert out.startswith("CPU: ") and "Recommendation" in out and "reasons:" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "isa", "profile"),
+    [
+        ("host_amd_epyc", "avx2", "amd-epyc-avx2-t2"),
+        ("skylake_i7_6700", "avx2", "intel-core-i7-6700-avx2-t2"),
+        ("alder_lake_i5_1235u", "avx2", "12th-gen-intel-core-i5-1235u-avx2-t2"),  # AVX-VNNI is not AVX-512
+        ("cascade_lake_2s_xeon_6230", "avx512-vnni", "intel-xeon-gold-6230-avx512-vnni-t2"),
+        ("sapphire_rapids_xeon_8480", "amx", "intel-xeon-platinum-8480-amx-t2"),
+    ],
+)
+def test_isa_class_and_profile_of_recorded_cpus(name: str, isa: str, profile: str, monkeypatch) -> None:
+    monkeypatch.delenv(device.PROFILE_ENV, raising=False)
+    cpu = load(name)
+    assert device.isa_class(cpu) == isa
+    assert device.machine_profile(2, cpu) == profile
+    assert device.is_profile(profile)
+
+
+def test_isa_class_order_same_cpu_name_different_kernels(monkeypatch) -> None:
+    # the case of issue 13: two "AMD EPYC" machines, AVX2-only and AVX-512 with VNNI and BF16, must not share a file
+    monkeypatch.delenv(device.PROFILE_ENV, raising=False)
+    avx2 = load("host_amd_epyc")
+    steps = [
+        ({"avx512f": True}, "avx512"),
+        ({"avx512_vnni": True}, "avx512-vnni"),
+        ({"avx512_bf16": True}, "avx512-bf16"),
+        ({"amx_bf16": True}, "amx"),
+    ]
+    cpu = avx2
+    for change, isa in steps:
+        cpu = dataclasses.replace(cpu, **change)
+        assert device.isa_class(cpu) == isa
+    assert device.isa_class(dataclasses.replace(avx2, amx_int8=True)) == "amx"
+    assert device.isa_class(dataclasses.replace(avx2, avx2=False)) == "base"
+    bf16 = dataclasses.replace(avx2, avx512f=True, avx512_vnni=True, avx512_bf16=True)
+    assert device.machine_profile(2, bf16) == "amd-epyc-avx512-bf16-t2" != device.machine_profile(2, avx2)
+    assert device.machine_profile(4, avx2) == "amd-epyc-avx2-t4"
+    assert [device.isa_class(c) for c in (bf16, avx2)] == sorted(
+        [device.isa_class(c) for c in (bf16, avx2)], key=device.ISA_CLASSES.index
+    )
+
+
+@pytest.mark.parametrize(
+    ("model_name", "slug"),
+    [
+        ("AMD EPYC 7763 64-Core Processor", "amd-epyc-7763-64-core"),
+        ("Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz", "intel-xeon-gold-6230"),
+        ("", "cpu"),
+        ("((()))", "cpu"),
+    ],
+)
+def test_cpu_slug(model_name: str, slug: str) -> None:
+    assert device.cpu_slug(model_name) == slug
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("amd-epyc-avx2-t2", True),
+        ("cpu-base-t1", True),
+        ("intel-xeon-avx512-bf16-t16", True),
+        ("rag", False),
+        ("sweep", False),
+        ("scratch", False),
+        ("amd-epyc-t2", False),  # the old machine tag: no ISA class
+        ("amd-epyc-avx2-t0", False),
+        ("AMD-EPYC-avx2-t2", False),
+    ],
+)
+def test_is_profile(name: str, ok: bool) -> None:
+    assert device.is_profile(name) is ok
+
+
+def test_profile_override_and_bad_values(monkeypatch) -> None:
+    monkeypatch.setenv(device.PROFILE_ENV, "amd-epyc-avx2-t2")
+    assert device.machine_profile(8) == "amd-epyc-avx2-t2"
+    monkeypatch.setenv(device.PROFILE_ENV, "amd-epyc-t2")
+    with pytest.raises(ValueError, match=r"COOKBOOK_PROFILE='amd-epyc-t2' is invalid: allowed values are .*avx2"):
+        device.machine_profile(2)
+    monkeypatch.delenv(device.PROFILE_ENV)
+    with pytest.raises(ValueError, match="num_threads=0 is invalid: allowed values are integers >= 1"):
+        device.machine_profile(0, load("host_amd_epyc"))
+
+
+def test_module_main_prints_profile(monkeypatch) -> None:
+    monkeypatch.delenv(device.PROFILE_ENV, raising=False)
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-m", "helpers.device", "--profile", "--threads", "3"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.strip()
+    assert out == device.machine_profile(3) and out.endswith("-t3") and device.is_profile(out)
