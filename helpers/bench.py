@@ -120,15 +120,30 @@ def machine_load(sample_seconds: float = 0.5) -> MachineLoad:
     return load
 
 
+def profile_record(num_threads: int) -> dict[str, Any]:
+    """Which machine profile a row belongs to: ``profile`` (its ``results/<profile>/`` folder), ``isa_class`` and the
+    ISA flags that decide the kernels (``isa_flags``, ``/proc/cpuinfo`` spelling). Every results row carries these."""
+    from helpers import device
+
+    cpu = device.CpuInfo.from_host()
+    return {
+        "profile": device.machine_profile(num_threads, cpu),
+        "isa_class": device.isa_class(cpu),
+        "isa_flags": sorted(cpu.present_flags(), key=device.ISA_FLAGS.index),
+    }
+
+
 def environment_record(num_threads: int) -> dict[str, Any]:
-    """What a results row needs to say where and how it was measured."""
+    """What a results row needs to say where and how it was measured: CPU, profile (:func:`profile_record`),
+    threads, Python, machine load just before, time."""
     from helpers import device
 
     load = machine_load()
-    info = device.detect().cpu
+    info = device.CpuInfo.from_host()
     return {
         "cpu": info.model_name,
         "physical_cores": info.physical_cores,
+        **profile_record(num_threads),
         "num_threads": num_threads,
         "python": platform.python_version(),
         "loadavg_1min": round(load.loadavg_1min, 2),

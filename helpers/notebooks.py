@@ -228,7 +228,10 @@ def run_all(
     print("\nNotebooks executed:")
     for spec, seconds in runs:
         print(f"  {spec.name:45s} {seconds:7.1f} s")
-    print(f"Results files: {REPO_ROOT / 'results'}; plots are inside the executed notebooks.")
+    print(
+        f"Results files: {REPO_ROOT / 'results'}/<profile>/<kind>.jsonl (this machine's profile: "
+        "python -m helpers.device --profile); plots are inside the executed notebooks."
+    )
     return runs
 
 

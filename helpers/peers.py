@@ -3,7 +3,7 @@
 Optional extra (``requirements-peers.txt``, built from source). When it is not installed the benchmark records a
 row saying so instead of failing.
 
-    python -m helpers.peers --out results/sweep/peers.jsonl [--threads 2]
+    python -m helpers.peers [--threads 2] [--out FILE]     # default results/<profile>/peers.jsonl
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.results import ResultsStore
+from helpers.settings import results_path
 
 INSTALL_HINT = 'CMAKE_ARGS="-DGGML_NATIVE=ON" pip install -r requirements-peers.txt -c constraints.txt'
 
@@ -93,10 +94,13 @@ def benchmark_llama_cpp(
 
 def run(out: Path, num_threads: int = 2, **kwargs: Any) -> dict[str, Any]:
     """Benchmark the peer if installed (else record why not) and append the row to ``out``."""
+    from helpers import bench
+
     if llama_cpp_available():
         row = benchmark_llama_cpp(num_threads=num_threads, **kwargs)
     else:
         row = {
+            **bench.profile_record(num_threads),
             "key": f"llama.cpp/t{num_threads}",
             "backend": "llama.cpp",
             "label": "llama.cpp Q4_1 (GGUF)",
@@ -109,11 +113,12 @@ def run(out: Path, num_threads: int = 2, **kwargs: Any) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=None, help="results file (default results/<profile>/peers.jsonl)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=5)
     args = parser.parse_args(argv)
-    row = run(args.out, args.threads, iterations=args.iterations)
+    out = args.out or results_path("peers", num_threads=args.threads)
+    row = run(out, args.threads, iterations=args.iterations)
     print({k: row[k] for k in row if k in ("status", "reason", "prefill_tokens_per_s", "decode_tokens_per_s")})
     return 0
 

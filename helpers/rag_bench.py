@@ -3,8 +3,8 @@
 Each embedder runs in a fresh process (clean peak RSS, and IPEX / ITREX / OpenVINO never share one process),
 one results row per embedder appended to a resumable results file.
 
-    python -m helpers.rag_bench --out results/rag/embedders.jsonl            # full: whole corpus, all questions
-    python -m helpers.rag_bench --smoke --out /tmp/rag_smoke.jsonl           # seconds
+    python -m helpers.rag_bench                                      # full -> results/<profile>/embedders.jsonl
+    python -m helpers.rag_bench --smoke --out /tmp/rag_smoke.jsonl   # seconds
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from helpers.results import ResultsStore
-from helpers.settings import results_dir
+from helpers.settings import results_path
 
 BASELINE = "hf-fp32"
 #: Files that hold weights in the embedders' folders (ONNX, OpenVINO IR, safetensors, TorchScript).
@@ -53,7 +53,9 @@ SMOKE = EmbedBenchConfig(
 
 
 def _reference_path(out: Path, cfg: EmbedBenchConfig) -> Path:
-    return out.parent / f"{out.stem}.{BASELINE}.{cfg.tag}.npy"
+    """The fp32 baseline's vectors beside the results file (``results/<profile>/embedders.hf-fp32.<tag>.npy``), so
+    agreement is only ever measured against the same profile's baseline with the same settings."""
+    return out.with_name(f"{out.stem}.{BASELINE}.{cfg.tag}.npy")
 
 
 def measure_embedder(name: str, cfg: EmbedBenchConfig, reference_file: str) -> dict[str, Any]:
@@ -117,23 +119,26 @@ def run(
         embedders.get_spec(name)  # unknown names fail here, listing the allowed ones
     if BASELINE in names:  # the baseline goes first: the others are compared with its vectors
         names = [BASELINE] + [n for n in names if n != BASELINE]
-    out = Path(out) if out else results_dir("rag") / "embedders.jsonl"
+    out = Path(out) if out else results_path("embedders", num_threads=cfg.num_threads)
     store = ResultsStore(out)
-    done = store.done_keys()
+    done = set(store.latest())
+    profile = bench.profile_record(cfg.num_threads)  # on every row, measured or not
     for name in tqdm(names, desc="embedders", unit="embedder"):
         key = f"{name}/{cfg.tag}"
         if key in done:
             continue
         reason = embedders.unavailable_reason(name)
         if reason:
-            store.append({"key": key, "embedder": name, "status": "unavailable", "reason": reason, **asdict(cfg)})
+            store.append(
+                {"key": key, "embedder": name, "status": "unavailable", "reason": reason, **profile, **asdict(cfg)}
+            )
             continue
         try:  # a worker that crashes (SIGILL in a native library, OOM kill) raises instead of hanging
             row = bench.run_in_fresh_process(measure_embedder, name, cfg, str(_reference_path(out, cfg)))
             row.update(status="ok")
         except Exception as exc:  # recorded: one broken backend must not hide the others' numbers
             row = {"embedder": name, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-        store.append({"key": key, **row, **asdict(cfg)})
+        store.append({"key": key, **profile, **row, **asdict(cfg)})
     return store
 
 
@@ -155,7 +160,9 @@ def results_table(store: ResultsStore, cfg: EmbedBenchConfig | str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=None, help="results file (JSON Lines), resumed if present")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results file (default results/<profile>/embedders.jsonl); resumed"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny settings (seconds)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("names", nargs="*", help="embedders (default: all)")

@@ -1,29 +1,39 @@
-"""Markdown tables of the latest committed results, for the README: ``python -m helpers.report``."""
+"""Markdown tables of the latest results, for the README: ``python -m helpers.report``.
+
+One block of sections per machine profile (``results/<profile>/``): the committed reference profiles, plus this
+machine's own when ``$COOKBOOK_RESULTS`` holds results elsewhere. Rows of two profiles never meet in one table or
+verdict.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from helpers import rag_bench
+from helpers import device, rag_bench, settings
 from helpers import sweep_analysis as sa
 from helpers.results import ResultsStore
-from helpers.settings import REPO_ROOT
+from helpers.settings import repo_relative
+
+#: Kinds that are not sweep grids.
+_NOT_SWEEPS = ("embedders", "peers")
 
 
 def _machine(df: pd.DataFrame, path: Path) -> str:
     row = df.iloc[0]
     idle = df["cpu_idle_percent"].median() if "cpu_idle_percent" in df else float("nan")
-    cpu = row.get("cpu") if isinstance(row.get("cpu"), str) else path.stem.split("-", 1)[1]  # file name carries the tag
-    return f"{cpu}, {int(row.get('num_threads', 0))} threads, median CPU idle before timing {idle:.0f}%"
+    profile = row.get("profile") if isinstance(row.get("profile"), str) else path.parent.name
+    cpu = f" ({row['cpu']})" if isinstance(row.get("cpu"), str) else ""
+    return f"{profile}{cpu}, {int(row.get('num_threads', 0))} threads, median CPU idle before timing {idle:.0f}%"
 
 
 def rag_table(path: Path) -> str:
     """Embedders: quality, agreement, throughput, size (latest full-settings rows)."""
     store = ResultsStore(path)
-    rows = store.to_frame()
+    rows = sa.check_profile(store.to_frame(), path)  # refuses a file mixing profiles
     tag = rows["key"].iloc[-1].split("/", 1)[1]  # the settings of the latest run
     table = rag_bench.results_table(store, tag)
     if table.empty:
@@ -43,7 +53,7 @@ def rag_table(path: Path) -> str:
     ]
     shown = ok[cols].assign(model_bytes=ok["model_bytes"] / 2**20).rename(columns={"model_bytes": "MiB"})
     lines = [
-        f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`",
+        f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`",
         "",
         shown.round(3).to_markdown(index=False),
     ]
@@ -68,7 +78,7 @@ def sweep_table(path: Path) -> str:
         "prefill_ms",
         "model_mb",
     ]
-    shown = ok.sort_values("decode_tokens_per_s", ascending=False)[cols]
+    shown = ok.sort_values("decode_tokens_per_s", ascending=False).reindex(columns=cols)
     lines = [
         _measured_on(ok, path),
         "",
@@ -84,7 +94,7 @@ def sweep_table(path: Path) -> str:
 
 def _measured_on(ok: pd.DataFrame, path: Path) -> str:
     """Machine, threads, load, file and evaluation budget of a sweep's measured rows, as one line."""
-    return f"Measured on: {_machine(ok, path)} — `{path.relative_to(REPO_ROOT)}`" + _budget(ok)
+    return f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`" + _budget(ok)
 
 
 def _budget(ok: pd.DataFrame) -> str:
@@ -102,7 +112,7 @@ def _budget(ok: pd.DataFrame) -> str:
 
 def verdicts(sweep_path: Path, peer_path: Path | None) -> str:
     """The bars and picks of :func:`helpers.sweep_analysis.verdict_lines`, as a bullet list."""
-    peer = _latest_peer(peer_path) if peer_path is not None and peer_path.is_file() else None
+    peer = sa.latest_peer(peer_path) if peer_path is not None else None
     return "\n".join(f"- {line}" for line in sa.verdict_lines(sa.results_frame(sweep_path), peer))
 
 
@@ -118,20 +128,14 @@ def budget_check(path: Path, reference: Path) -> str:
         ref = sa.results_frame(reference)
         names = (sa.run_name(reference, ref), sa.run_name(path, check))
         table = sa.budget_comparison(ref, check, names).drop(columns="key")
-        lines += ["", f"Each run relative to its own fp32 row (`{reference.name}` vs `{path.name}`):", ""]
+        lines += ["", f"Each run relative to its own fp32 row (`{_short(reference)}` vs `{_short(path)}`):", ""]
         lines.append(table.round(3).to_markdown(index=False))
     return "\n".join(lines)
 
 
-def _latest_peer(path: Path) -> dict | None:
-    """The last llama.cpp peer row of a peers file (the newest measurement), or None."""
-    rows = ResultsStore(path).rows()
-    return rows[-1] if rows else None
-
-
 def peer_line(path: Path) -> str:
     """The latest llama.cpp peer measurement as one sentence."""
-    row = _latest_peer(path)
+    row = sa.latest_peer(path)
     if row is None:
         return f"(no peer rows in {path.name})"
     if row.get("status") != "ok":
@@ -140,30 +144,52 @@ def peer_line(path: Path) -> str:
         f"{row['label']} (llama-cpp-python {row['llama_cpp_version']}), {row['num_threads']} threads, "
         f"prompt {row['prompt_tokens']} tokens, {row['new_tokens']} new: decode {row['decode_tokens_per_s']:.1f} tok/s "
         f"({row['decode_ms_per_token']:.2f} ms/token), prefill {row['prefill_ms']:.0f} ms, "
-        f"CPU idle before timing {row['cpu_idle_percent']:.0f}% — `{path.relative_to(REPO_ROOT)}`"
+        f"CPU idle before timing {row['cpu_idle_percent']:.0f}% — `{repo_relative(path)}`"
     )
 
 
-def _same_machine(path: Path, prefix: str) -> Path:
-    """The results file ``<prefix>-<machine>.jsonl`` beside ``<grid>-<machine>.jsonl`` (same machine and threads)."""
-    return path.with_name(f"{prefix}-{path.name.split('-', 1)[1]}")
+def _short(path: Path) -> str:
+    """``<profile>/<kind>.jsonl``: a results file named by its profile."""
+    return f"{path.parent.name}/{path.name}"
 
 
-def main() -> int:
-    for path in sorted((REPO_ROOT / "results" / "rag").glob("embedders-*.jsonl")):
-        print("### Embedders\n\n" + rag_table(path) + "\n")
-    sweeps = [p for p in sorted((REPO_ROOT / "results" / "sweep").glob("*.jsonl")) if not p.name.startswith("peers-")]
-    full = [p for p in sweeps if p.name.startswith("full-")]
-    for path in full or sweeps:  # the full grid contains the smaller grids' points
-        print(f"### Weight-only sweep ({path.name.split('-')[0]} grid)\n\n" + sweep_table(path) + "\n")
-    for path in sorted((REPO_ROOT / "results" / "sweep").glob("peers-*.jsonl")):
-        print("### Peer\n\n" + peer_line(path) + "\n")
-    for path in full:  # same machine and threads: results/sweep/full-<tag>.jsonl next to peers-<tag>.jsonl
-        peer = _same_machine(path, "peers")
-        print(f"### Verdicts ({path.name})\n\n" + verdicts(path, peer) + "\n")
-    for path in sorted((REPO_ROOT / "results" / "sweep").glob("openvino-*.jsonl")):
-        reference = _same_machine(path, "full")
-        print(f"### The bars re-checked at another budget ({path.name})\n\n" + budget_check(path, reference) + "\n")
+def profile_sections(profile: str, root: Path, label: str | None = None) -> list[str]:
+    """The README sections of one profile: embedders, the sweep (the full grid, which holds the smaller grids'
+    points, else every grid), the peer, the verdicts and the re-check of the bars, each headed by ``label``
+    (default: the profile)."""
+    label = label or profile
+    kinds = sorted(p.stem for p in (root / profile).glob("*.jsonl"))
+    path = {kind: settings.results_path(kind, profile=profile, root=root) for kind in kinds}
+    sweeps = [k for k in kinds if k not in _NOT_SWEEPS]
+    out = []
+    if "embedders" in path:
+        out.append(f"#### Embedders ({label})\n\n" + rag_table(path["embedders"]))
+    for kind in ["full"] if "full" in sweeps else sweeps:
+        out.append(f"#### Weight-only sweep ({kind} grid, {label})\n\n" + sweep_table(path[kind]))
+    if "peers" in path:
+        out.append(f"#### Peer ({label})\n\n" + peer_line(path["peers"]))
+    if "full" in path:
+        out.append(f"#### Verdicts ({_short(path['full'])})\n\n" + verdicts(path["full"], path.get("peers")))
+    if "openvino" in path and "full" in path:
+        check = budget_check(path["openvino"], path["full"])
+        out.append(f"#### The bars re-checked at another budget ({_short(path['openvino'])})\n\n" + check)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2, help="thread count of this machine's profile")
+    args = parser.parse_args(argv)
+    mine = device.machine_profile(args.threads)
+    roots = dict.fromkeys([settings.COMMITTED_RESULTS, settings.results_dir()])  # the same folder unless moved
+    found = [(p, root) for root in roots for p in sorted({f.parent.name for f in root.glob("*/*.jsonl")})]
+    found = [(p, root) for p, root in found if device.is_profile(p)]
+    where = "has results" if any(p == mine for p, _ in found) else "has no results yet: showing the references"
+    print(f"this machine's profile: {mine} ({where})", file=sys.stderr)
+    for profile, root in found:
+        label = f"{profile}, this machine" if profile == mine and root == settings.results_dir() else profile
+        for section in profile_sections(profile, root, label):
+            print(section + "\n")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
@@ -13,6 +14,9 @@ NOTEBOOKS_DIR: Path = REPO_ROOT / "notebooks"
 CACHE_ENV = "COOKBOOK_CACHE"
 #: Environment variable that moves where benchmark results are written.
 RESULTS_ENV = "COOKBOOK_RESULTS"
+#: The committed results: ``results/<profile>/<kind>.jsonl``, the reference runs shown beside this machine's.
+COMMITTED_RESULTS: Path = REPO_ROOT / "results"
+_KIND_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -77,11 +81,45 @@ def ov_config(num_threads: int, hint: str = "LATENCY") -> dict[str, str]:
     return {"INFERENCE_NUM_THREADS": str(num_threads), "PERFORMANCE_HINT": hint, "CACHE_DIR": ""}
 
 
-def machine_tag(num_threads: int) -> str:
-    """File-name tag of this CPU and thread count (``amd-epyc-t2``): results from another machine never mix in."""
-    import re
+def results_path(
+    kind: str, *, num_threads: int | None = None, profile: str | None = None, root: str | Path | None = None
+) -> Path:
+    """``<root>/<profile>/<kind>.jsonl``: the one name of a results file (``root`` default: :func:`results_dir`).
 
-    from helpers.device import CpuInfo
+    ``kind`` is what the file holds (``full``, ``openvino``, ``embedders``, ``peers``, ...). Give ``num_threads`` for
+    this machine's file, or ``profile`` for another profile's (e.g. a committed reference); not both.
+    """
+    from helpers import device
 
-    slug = re.sub(r"[^a-z0-9]+", "-", CpuInfo.from_host().model_name.lower()).strip("-") or "cpu"
-    return f"{slug[:40]}-t{num_threads}"
+    if not isinstance(kind, str) or not _KIND_RE.fullmatch(kind):
+        raise ValueError(f"kind={kind!r} is invalid: allowed values are lower-case names of a-z, 0-9, '-', '_'")
+    if (num_threads is None) == (profile is None):
+        raise ValueError(
+            f"num_threads={num_threads!r}, profile={profile!r} are invalid: allowed is exactly one of them "
+            "(num_threads: this machine's profile; profile: a named one)"
+        )
+    if profile is None:
+        profile = device.machine_profile(num_threads)
+    elif not device.is_profile(profile):
+        raise ValueError(
+            f"profile={profile!r} is invalid: allowed values are <cpu slug>-<isa class>-t<threads> with an isa class "
+            f"in {', '.join(device.ISA_CLASSES)}"
+        )
+    base = Path(root).expanduser() if root is not None else results_dir()
+    return base / profile / f"{kind}.jsonl"
+
+
+def results_files(kind: str, root: str | Path | None = None) -> dict[str, Path]:
+    """``{profile: path}`` of every ``<root>/<profile>/<kind>.jsonl`` (``root`` default: the committed results),
+    sorted by profile; folders whose name is not a profile (``scratch``) are skipped."""
+    from helpers import device
+
+    base = Path(root) if root is not None else COMMITTED_RESULTS
+    found = {path.parent.name: path for path in base.glob(f"*/{kind}.jsonl") if device.is_profile(path.parent.name)}
+    return dict(sorted(found.items()))
+
+
+def repo_relative(path: str | Path) -> str:
+    """``path`` relative to the repository when it is inside it (as notebooks and the report print it), else as is."""
+    path = Path(path)
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)

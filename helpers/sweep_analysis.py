@@ -1,33 +1,64 @@
 """Reading sweep results: tidy frame, Pareto fronts, what to pick for this CPU, and published results side by side.
 
 Published numbers are citations (what the papers report), never our results; ours always come from results files.
+Results live in ``results/<profile>/<kind>.jsonl`` (one machine profile per file, named by
+:func:`helpers.settings.results_path`); :func:`profile_runs` reads this machine's file beside the committed reference
+profiles', each labelled, never mixed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from helpers import device
 from helpers.plots import pareto_mask
 from helpers.results import ResultsStore
-from helpers.settings import machine_tag, results_dir
+from helpers.settings import repo_relative, results_files, results_path
 
 BASELINE_KEY = "torch/fp32"
 
 
-def default_results_path(grid: str, num_threads: int, root: str | Path | None = None) -> Path:
-    """``results/sweep/<grid>-<cpu>-t<threads>.jsonl``: one file per grid, machine and thread count."""
-    base = Path(root) if root else results_dir("sweep")
-    base.mkdir(parents=True, exist_ok=True)
-    return base / f"{grid}-{machine_tag(num_threads)}.jsonl"
+def check_profile(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Give every row a ``profile`` (rows written without one take their ``results/<profile>/`` folder's) and refuse
+    a file whose rows belong to another profile than its folder (or to several): their numbers must never mix."""
+    path = Path(path)
+    folder = path.parent.name if device.is_profile(path.parent.name) else None
+    if df.empty:
+        return df
+    df["profile"] = df["profile"].fillna(folder or "unknown") if "profile" in df else folder or "unknown"
+    allowed = folder or str(df["profile"].iloc[0])
+    other = sorted(set(df["profile"]) - {allowed})
+    if other:
+        raise ValueError(
+            f"profile={other[0]!r} in {path} is invalid: a results file holds rows of one machine profile; allowed "
+            f"values are {allowed!r} (measure another machine into its own results/<profile>/ folder)"
+        )
+    return df
+
+
+def _profiles(df: pd.DataFrame | dict) -> set[str]:
+    """The profiles a frame's rows (or one row) name; empty for rows written without one."""
+    if isinstance(df, dict):
+        return {df["profile"]} if df.get("profile") else set()
+    return set(df["profile"].dropna()) if "profile" in df else set()
+
+
+def _refuse_mix(a: pd.DataFrame | dict, b: pd.DataFrame | dict, what: str) -> None:
+    if _profiles(a) and _profiles(b) and _profiles(a) != _profiles(b):
+        raise ValueError(
+            f"profile={sorted(_profiles(b))} of the {what} is invalid: one verdict compares rows of one machine "
+            f"profile; allowed values are {sorted(_profiles(a))}"
+        )
 
 
 def results_frame(path: str | Path) -> pd.DataFrame:
-    """Latest row per point with derived columns: speed-up vs torch fp32, perplexity change, size in MB."""
-    df = ResultsStore(path).to_frame()
+    """Latest row per point with derived columns: speed-up vs torch fp32, perplexity change, size in MB, profile."""
+    df = check_profile(ResultsStore(path).to_frame(), path)
     if df.empty:
         return df
     ok = df[df["status"] == "ok"]
@@ -47,6 +78,83 @@ def results_frame(path: str | Path) -> pd.DataFrame:
         if "faq_choice_accuracy" in df:  # rows written before the evaluator caught NaN scores show a false 1.0
             df.loc[df["broken"], "faq_choice_accuracy"] = np.nan
     return df
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    """One profile's results file of one kind, read with :func:`results_frame`."""
+
+    profile: str
+    path: Path
+    mine: bool  # this machine's file; else a committed reference
+    frame: pd.DataFrame = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """``<profile> (this machine)`` or ``<profile> (reference)``: the label of its rows in tables and plots."""
+        return f"{self.profile} ({'this machine' if self.mine else 'reference'})"
+
+    def beside(self, kind: str) -> Path:
+        """The ``kind`` results file of the same profile and results folder (its peer, its re-check run)."""
+        return results_path(kind, profile=self.profile, root=self.path.parent.parent)
+
+
+def profile_runs(mine: str | Path, reference: str | None = "full", root: str | Path | None = None) -> list[ProfileRun]:
+    """This machine's results file ``mine`` (if it exists), then every committed profile's ``<reference>.jsonl``
+    (``root`` default: the committed results; ``reference=None``: none). A file is listed once."""
+    mine = Path(mine)
+    runs = [ProfileRun(mine.parent.name, mine, True, results_frame(mine))] if mine.is_file() else []
+    for profile, path in (results_files(reference, root) if reference else {}).items():
+        if not mine.is_file() or not path.samefile(mine):
+            runs.append(ProfileRun(profile, path, False, results_frame(path)))
+    return runs
+
+
+def runs_overview(runs: list[ProfileRun], mine: str | Path) -> list[str]:
+    """One line per run (this machine's first, saying so when it has no results yet) with its file and point count."""
+    mine = Path(mine)
+    lines = []
+    if not any(r.mine for r in runs):
+        lines.append(f"{mine.parent.name} (this machine): no results yet ({repo_relative(mine)} does not exist)")
+    for run in runs:
+        n = len(measured(run.frame))
+        lines.append(f"{run.name}: {n} measured of {len(run.frame)} points in {repo_relative(run.path)}")
+    return lines
+
+
+def stacked(
+    runs: list[ProfileRun],
+    columns: list[str],
+    select: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    sort_by: str | None = None,
+    ascending: bool = True,
+) -> pd.DataFrame:
+    """``select(frame)[columns]`` (default: the measured points) of each run, one block per run, sorted within it
+    by ``sort_by``, with a first column ``profile`` naming the run. Empty (with those columns) when no run has rows."""
+    parts = []
+    for run in (r for r in runs if not r.frame.empty):
+        part = (select or measured)(run.frame).reindex(columns=columns)
+        part = part.sort_values(sort_by, ascending=ascending) if sort_by else part
+        parts.append(part.assign(profile=run.name))
+    if not parts:
+        return pd.DataFrame(columns=["profile", *columns])
+    return pd.concat(parts, ignore_index=True)[["profile", *columns]]
+
+
+def check_runs(runs: list[ProfileRun], kind: str | None) -> list[tuple[ProfileRun, ProfileRun]]:
+    """``(run, its re-check run)`` for each run with a ``kind`` file beside it (same profile, e.g. ``openvino``)."""
+    pairs = []
+    for run in runs if kind else []:
+        path = run.beside(kind)
+        if path.is_file() and not path.samefile(run.path):
+            pairs.append((run, ProfileRun(run.profile, path, run.mine, results_frame(path))))
+    return pairs
+
+
+def latest_peer(path: str | Path) -> dict | None:
+    """The last llama.cpp peer row of a peers file (the newest measurement), or None (no file, no rows)."""
+    rows = ResultsStore(path).rows() if Path(path).is_file() else []
+    return rows[-1] if rows else None
 
 
 def broken(df: pd.DataFrame) -> pd.DataFrame:
@@ -193,6 +301,15 @@ def compare_with_published(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     return pd.DataFrame(rows), pd.DataFrame(summary)
 
 
+def compare_runs(runs: list[ProfileRun]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`compare_with_published` of each run, stacked, with a first column ``profile`` naming the run."""
+    parts = [tuple(t.assign(profile=run.name) for t in compare_with_published(run.frame)) for run in runs]
+    if not parts:
+        parts = [tuple(t.assign(profile=None) for t in compare_with_published(pd.DataFrame()))]
+    rows, summary = (pd.concat([p[i] for p in parts], ignore_index=True) for i in (0, 1))
+    return rows[["profile", *rows.columns[:-1]]], summary[["profile", *summary.columns[:-1]]]
+
+
 INT4_CLASS = ("int4", "int4_clip", "int4_fullrange", "nf4", "fp4_e2m1")
 #: A mixed int4/int8 model (NNCF ``ratio``) counts as int4-class from this share of 4-bit linear layers up:
 #: optimum-intel 1.17's own int4 presets use 0.6-1.0, most of them 0.8. Below it, a point is reported as mixed.
@@ -208,6 +325,8 @@ def int4_class(df: pd.DataFrame) -> pd.Series:
 def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: float = 0.10) -> list[str]:
     """Plain-language verdicts from the results: best point per backend within the accuracy budget, the 3x-fp32 and
     10 %-perplexity bars for the fastest and for the most accurate fast 4-bit point, and the gap to llama.cpp."""
+    if peer:
+        _refuse_mix(df, peer, "llama.cpp peer row")
     lines = []
     present = set(measured(df).get("backend", ()))
     for backend in (b for b in ("itrex", "openvino") if b in present):  # a run of one backend says nothing of others
@@ -279,8 +398,8 @@ def budget_of(df: pd.DataFrame) -> str:
 
 
 def run_name(path: str | Path, df: pd.DataFrame) -> str:
-    """``"<grid> grid, <budget> budget"`` for a results file named ``<grid>-<machine>.jsonl`` and its frame."""
-    return f"{Path(path).name.split('-')[0]} grid, {budget_of(df)} budget"
+    """``"<grid> grid, <budget> budget"`` for a results file ``results/<profile>/<grid>.jsonl`` and its frame."""
+    return f"{Path(path).stem} grid, {budget_of(df)} budget"
 
 
 def budget_comparison(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
@@ -290,6 +409,7 @@ def budget_comparison(first: pd.DataFrame, second: pd.DataFrame, names: tuple[st
     Each run's perplexity change and decode speed-up are relative to that run's own fp32 row, so the columns compare
     ratios, never raw timings across runs. ``int4_class`` marks the points the 4-bit bars are about.
     """
+    _refuse_mix(first, second, "second run")
     columns = ["key", "label", "ppl_change", "decode_speedup"]
     a, b = (measured(df).reindex(columns=[*columns, "weight_dtype", "ratio", "broken"]) for df in (first, second))
     both = a[columns].merge(b, on=["key", "label"], how="right", suffixes=tuple(f" ({name})" for name in names))

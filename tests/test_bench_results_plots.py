@@ -63,3 +63,17 @@ def test_paired_dots_draws_one_row_per_label_and_the_bar():
     ax = plots.paired_dots(df, label="name", columns=("run 1", "run 2"), threshold=0.1)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
     assert {h.get_label() for h in ax.get_legend().legend_handles} == {"run 1", "run 2", "bar: 0.1"}
+
+
+def test_environment_record_names_the_profile_isa_class_and_flags(monkeypatch):
+    from helpers import device
+
+    monkeypatch.delenv(device.PROFILE_ENV, raising=False)
+    record = bench.environment_record(2)
+    cpu = device.CpuInfo.from_host()
+    assert record["profile"] == device.machine_profile(2, cpu) and record["profile"].endswith("-t2")
+    assert record["isa_class"] == device.isa_class(cpu) in device.ISA_CLASSES
+    assert record["isa_flags"] == [f for f in device.ISA_FLAGS if f in cpu.present_flags()]
+    assert record["num_threads"] == 2 and record["cpu"] == cpu.model_name
+    assert bench.profile_record(2).items() <= record.items()  # one source for the profile fields
+    json.dumps(record)  # a results row must serialise

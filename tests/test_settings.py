@@ -26,3 +26,55 @@ def test_set_threads_rejects_bad_values(bad):
 
 def test_ov_config_has_threads():
     assert settings.ov_config(2)["INFERENCE_NUM_THREADS"] == "2"
+
+
+def test_results_path_is_profile_folder_then_kind(monkeypatch, tmp_path):
+    from helpers import device
+
+    monkeypatch.delenv(device.PROFILE_ENV, raising=False)
+    monkeypatch.setenv(settings.RESULTS_ENV, str(tmp_path / "r"))
+    mine = device.machine_profile(2)
+    assert settings.results_path("full", num_threads=2) == tmp_path / "r" / mine / "full.jsonl"
+    assert settings.results_path("peers", profile="amd-epyc-avx2-t2", root=tmp_path) == (
+        tmp_path / "amd-epyc-avx2-t2" / "peers.jsonl"
+    )
+    monkeypatch.setenv(device.PROFILE_ENV, "test-cpu-avx512-vnni-t2")  # the test-only override names the folder
+    assert settings.results_path("embedders", num_threads=2, root="x").parts == (
+        "x",
+        "test-cpu-avx512-vnni-t2",
+        "embedders.jsonl",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"kind": "full-amd", "num_threads": 2, "profile": "amd-epyc-avx2-t2"}, "exactly one of them"),
+        ({"kind": "full"}, "exactly one of them"),
+        ({"kind": "Full", "num_threads": 2}, "kind='Full' is invalid: allowed values are lower-case names"),
+        ({"kind": "../x", "num_threads": 2}, "kind='../x' is invalid"),
+        ({"kind": "full", "profile": "amd-epyc-t2"}, "profile='amd-epyc-t2' is invalid: allowed values are"),
+    ],
+)
+def test_results_path_rejects_bad_names(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        settings.results_path(**kwargs)
+
+
+def test_results_files_lists_profiles_and_skips_other_folders(tmp_path):
+    for folder in ("amd-epyc-avx2-t2", "amd-epyc-avx512-bf16-t2", "scratch", "sweep"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "full.jsonl").write_text("")
+    (tmp_path / "amd-epyc-avx2-t2" / "peers.jsonl").write_text("")
+    found = settings.results_files("full", tmp_path)
+    assert list(found) == ["amd-epyc-avx2-t2", "amd-epyc-avx512-bf16-t2"]
+    assert found["amd-epyc-avx2-t2"] == tmp_path / "amd-epyc-avx2-t2" / "full.jsonl"
+    assert list(settings.results_files("peers", tmp_path)) == ["amd-epyc-avx2-t2"]
+    assert settings.results_files("openvino", tmp_path) == {}
+
+
+def test_committed_results_are_in_profile_folders():
+    committed = settings.results_files("full")
+    assert "amd-epyc-avx2-t2" in committed
+    loose = [p for p in settings.COMMITTED_RESULTS.rglob("*") if p.is_file() and p.parent == settings.COMMITTED_RESULTS]
+    assert not loose, "results files belong in results/<profile>/"

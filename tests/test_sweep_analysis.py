@@ -24,6 +24,8 @@ def _row(key, backend, dtype, ppl, ms, algorithm="RTN", status="ok", ratio=1.0):
     }
 
 
+PROFILE = "test-cpu-avx2-t2"
+
 ROWS = [
     _row("torch/fp32", "torch", "fp32", 10.0, 100.0),
     _row("openvino/int8/g32/sym/RTN/auto", "openvino", "int8", 10.1, 20.0),
@@ -99,8 +101,7 @@ def test_verdict_lines_name_bars_and_peer(tmp_path):
     )
 
 
-def test_report_peer_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
+def test_report_peer_line(tmp_path):
     store = ResultsStore(tmp_path / "peers.jsonl")
     assert "no peer rows" in report.peer_line(store.path)
     store.append(
@@ -123,12 +124,12 @@ def test_report_peer_line(tmp_path, monkeypatch):
 
 
 def test_report_verdicts_and_budget_clause(tmp_path):
-    store = ResultsStore(tmp_path / "full-x-t2.jsonl")
+    store = ResultsStore(tmp_path / PROFILE / "full.jsonl")
     budget = {"prompt_tokens": 256, "new_tokens": 64, "warmup": 1, "iterations": 5, "ppl_tokens": 1024}
     budget |= {"choice_items": 20, "calib_texts": 8, "calib_max_tokens": 128}
     for row in ROWS:
         store.append({**row, "budget": budget} if row["status"] == "ok" else row)
-    text = report.verdicts(store.path, tmp_path / "peers-x-t2.jsonl")  # no peer file: no peer line
+    text = report.verdicts(store.path, tmp_path / PROFILE / "peers.jsonl")  # no peer file: no peer line
     assert text.startswith("- itrex: no measured point within +10% perplexity of fp32")
     assert "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text and "llama.cpp" not in text
     clause = report._budget(sa.measured(sa.results_frame(store.path)))
@@ -161,17 +162,16 @@ def test_budget_of_names_the_baseline_budget(tmp_path):
     assert sa.budget_of(_frame(tmp_path)) == "unknown"  # rows written without a budget
 
 
-def test_report_budget_check_lists_verdicts_and_both_runs(tmp_path, monkeypatch):
+def test_report_budget_check_lists_verdicts_and_both_runs(tmp_path):
     from dataclasses import asdict
 
     from helpers.sweep_eval import BUDGETS
 
-    monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
-    for name, budget in (("full-x-t2.jsonl", "standard"), ("openvino-x-t2.jsonl", "full")):
-        store = ResultsStore(tmp_path / name)
+    for name, budget in (("full", "standard"), ("openvino", "full")):
+        store = ResultsStore(tmp_path / PROFILE / f"{name}.jsonl")
         for row in ROWS:
             store.append({**row, "budget": asdict(BUDGETS[budget])} if row["status"] == "ok" else row)
-    text = report.budget_check(tmp_path / "openvino-x-t2.jsonl", tmp_path / "full-x-t2.jsonl")
+    text = report.budget_check(tmp_path / PROFILE / "openvino.jsonl", tmp_path / PROFILE / "full.jsonl")
     assert "perplexity over 2048 tokens" in text and "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text
-    assert "`full-x-t2.jsonl` vs `openvino-x-t2.jsonl`" in text
+    assert f"`{PROFILE}/full.jsonl` vs `{PROFILE}/openvino.jsonl`" in text
     assert "ppl_change (full grid, standard budget)" in text and "ppl_change (openvino grid, full budget)" in text
