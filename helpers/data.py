@@ -4,6 +4,7 @@
 * ``load_faq``: question -> answer pairs from the Python FAQ, the labelled retrieval set.
 * ``load_perplexity_text`` / ``load_plays``: three Shakespeare plays, held-out text for perplexity.
 * ``calibration_texts``: deterministic prose passages from the docs for AWQ/TEQ/NNCF calibration.
+* ``heldout_docs`` / ``heldout_docs_text``: docs pages no calibration passage comes from, for accuracy evaluation.
 
 Standard library only, no network; files are parsed once per process and cached.
 """
@@ -35,6 +36,8 @@ __all__ = [
     "load_perplexity_text",
     "load_plays",
     "calibration_texts",
+    "heldout_docs",
+    "heldout_docs_text",
     "split_text_for_eval",
     "as_langchain_documents",
     "data_summary",
@@ -142,6 +145,38 @@ def calibration_texts(n: int = 128, min_chars: int = 400, seed: int = 0, max_cha
     if n > len(passages):
         raise ValueError(f"only {len(passages)} passages have >= {min_chars} characters, asked for {n}")
     return random.Random(seed).sample(passages, n)
+
+
+#: The most calibration passages any caller in the repo draws (``rag_bench``: 300; LLM calibration: 2 to 32).
+CALIBRATION_MAX_N = 300
+
+
+@lru_cache(maxsize=4)
+def _heldout_sources(max_calibration: int, seed: int) -> frozenset[str]:
+    calibration = calibration_texts(max_calibration, seed=seed)
+    kept = set()
+    for doc in load_docs():
+        flat = " ".join(doc.text.split())  # passages are whitespace-normalised runs of a page's paragraphs
+        if not any(passage in flat for passage in calibration):
+            kept.add(doc.source)
+    return frozenset(kept)
+
+
+def heldout_docs(max_calibration: int = CALIBRATION_MAX_N, seed: int = 0) -> list[Doc]:
+    """Docs pages (corpus order) that contain none of ``calibration_texts(max_calibration, seed=seed)``.
+
+    With the default ``min_chars``/``max_chars`` the pool holds ~3,200 passages, and for every ``n <= 341``
+    ``random.sample`` draws a prefix of the same sequence, so ``calibration_texts(n, seed=seed)`` for any
+    ``n <= max_calibration`` comes only from the pages excluded here (``tests/test_data.py`` checks the sizes the
+    repo uses). About 55 of the 146 pages (~585k characters) remain for the default arguments.
+    """
+    keep = _heldout_sources(max_calibration, seed)
+    return [doc for doc in load_docs() if doc.source in keep]
+
+
+def heldout_docs_text(max_calibration: int = CALIBRATION_MAX_N, seed: int = 0) -> str:
+    """The :func:`heldout_docs` pages as one string, pages separated by two blank lines."""
+    return PLAY_SEPARATOR.join(doc.text.strip() for doc in heldout_docs(max_calibration, seed))
 
 
 def split_text_for_eval(text: str, chunk_chars: int = 2000, max_chunks: int | None = None) -> list[str]:

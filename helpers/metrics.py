@@ -1,4 +1,5 @@
-"""Quality metrics: retrieval ranking (nDCG, recall, MRR), embedding agreement and language-model perplexity.
+"""Quality metrics: retrieval ranking (nDCG, recall, MRR), embedding agreement, language-model perplexity and the
+KL divergence of next-token distributions over a top-k support (``topk_kl_divergence``).
 
 Ranking metrics take, per query, the ranked list of retrieved ids and the set of relevant ids (binary relevance).
 They are cross-checked against scikit-learn's ``ndcg_score`` in the tests.
@@ -105,3 +106,22 @@ def relative_change(value: float, reference: float) -> float:
     if reference == 0:
         raise ValueError("reference is 0: relative change is undefined")
     return (value - reference) / reference
+
+
+def topk_kl_divergence(ref_logp: np.ndarray, cand_logp: np.ndarray, floor: float = 1e-12) -> np.ndarray:
+    """KL(P || Q) per row over k buckets plus one "rest" bucket holding the mass outside them.
+
+    ``ref_logp`` and ``cand_logp`` ([..., k]) are the reference's and the candidate's log-probabilities of the same
+    k tokens (the reference's top k). Both rest masses are ``1 - sum(p)``, floored at ``floor``. Merging the tail
+    into one bucket can only lower the divergence (log-sum inequality), so this is a lower bound of the full-vocabulary
+    KL that is >= 0, and exactly 0 when both inputs are equal.
+    """
+    logp = np.asarray(ref_logp, dtype=np.float64)
+    logq = np.asarray(cand_logp, dtype=np.float64)
+    if logp.shape != logq.shape:
+        raise ValueError(f"shape mismatch: reference {logp.shape} vs candidate {logq.shape}")
+    p_rest = np.maximum(1.0 - np.exp(logp).sum(axis=-1), floor)
+    q_rest = np.maximum(1.0 - np.exp(logq).sum(axis=-1), floor)
+    with np.errstate(invalid="ignore"):  # -inf - -inf where both give a token zero probability: contributes 0
+        head = np.where(np.isneginf(logp), 0.0, np.exp(logp) * (logp - logq)).sum(axis=-1)
+    return np.maximum(head + p_rest * (np.log(p_rest) - np.log(q_rest)), 0.0)

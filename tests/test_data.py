@@ -92,3 +92,26 @@ def test_as_langchain_documents_keeps_metadata():
     first = data.load_docs(limit=1)[0]
     assert doc.page_content == first.text
     assert doc.metadata == {"source": first.source, "title": first.title}
+
+
+def _shingles(text: str, k: int = 12) -> set[str]:
+    words = text.split()
+    return {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
+
+
+def test_heldout_docs_share_no_text_with_calibration():
+    held = data.heldout_docs()
+    held_sources = {d.source for d in held}
+    assert len(held) >= 40 and set(held_sources) < {d.source for d in data.load_docs()}
+    flat_held = " ".join(data.heldout_docs_text().split())
+    assert len(flat_held) > 400_000
+    largest = data.calibration_texts(data.CALIBRATION_MAX_N)
+    for n in (2, 4, 8, 16, 32, 128, data.CALIBRATION_MAX_N):  # every calibration size the repo uses
+        calibration = data.calibration_texts(n)
+        assert calibration == largest[:n]  # a prefix of the largest draw, so it comes from excluded pages only
+        for passage in calibration:
+            assert passage not in flat_held and passage[:200] not in flat_held
+            assert all(passage not in " ".join(d.text.split()) for d in held)
+    # a few sentences are repeated word for word across pages (os.listdir / os.scandir wording): < 0.1 % of runs
+    shared = _shingles(flat_held) & set().union(*map(_shingles, largest))
+    assert len(shared) < 0.001 * len(_shingles(flat_held))
