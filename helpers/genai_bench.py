@@ -87,6 +87,9 @@ def _one_run(genai: Any, pipe: Any, prompt: str, config: Any) -> dict[str, Any]:
         row["genai_input_tokens"] = int(metrics.get_num_input_tokens())
         row["genai_inference_s"] = metrics.get_inference_duration().mean / 1000
         row["genai_generate_s"] = metrics.get_generate_duration().mean / 1000
+        raw = getattr(metrics, "raw_metrics", None)
+        if raw is not None and hasattr(raw, "token_infer_durations"):  # microseconds per step; [0] is the prefill
+            row["genai_token_infer_s"] = [float(d) / 1e6 for d in raw.token_infer_durations]
     return row
 
 

@@ -1,0 +1,58 @@
+"""helpers.rag_latency / latency_runtimes: cases, resumable keys, fixed-length runs and the per-token breakdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import latency_runtimes as rt
+from helpers import rag_latency as rl
+
+
+def test_cases_cover_every_runtime_and_round_two_runs_in_reverse() -> None:
+    cases = rl.cases(threads=(2, 1), rounds=2)
+    first = [c for c in cases if c.round == 1]
+    second = [c for c in cases if c.round == 2]
+    assert [(c.runtime, c.weights, c.num_threads) for c in second] == [
+        (c.runtime, c.weights, c.num_threads) for c in first[::-1]
+    ]
+    assert len({c.key for c in cases}) == len(cases)
+    assert {c.runtime for c in cases} == set(rl.CASES)
+    assert first[0].key == "r1/torch/fp32/t2"
+
+
+def test_run_row_and_summary() -> None:
+    row = rt._run_row(10.0, [10.5, 10.6, 10.7], 10.8, [0.05, 0.07, 0.06])
+    assert row["ttft_s"] == pytest.approx(0.5) and row["tpot_s"] == pytest.approx(0.1) and row["new_tokens"] == 3
+    assert row["model_s_per_token"] == pytest.approx(0.06) and row["other_s_per_token"] == pytest.approx(0.04)
+    summary = rl.summarize([row, {**row, "e2e_s": 1.0}])
+    assert summary["median_e2e_s"] == pytest.approx(0.9) and summary["e2e_s_samples"] == pytest.approx([0.8, 1.0])
+
+
+def test_bad_iterations_refused_before_work() -> None:
+    with pytest.raises(ValueError, match="iterations=0"):
+        rl.run("/nonexistent/x.jsonl", iterations=0)
+
+
+def test_missing_llama_cpp_is_an_unsupported_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "llama_cpp" else real(name))
+    reason = rl.unsupported_reason(rl.LatencyCase("llama.cpp", "q4_1"))
+    assert reason and "requirements-peers.txt" in reason
+    assert rl.unsupported_reason(rl.LatencyCase("torch", "fp32")) is None
+
+
+@pytest.mark.slow
+def test_hf_runs_time_a_fixed_length_with_a_breakdown(tiny_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from helpers import llm
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_dir)).eval()
+    tokenizer = llm.load_tokenizer(tiny_dir)
+    runs = rt.hf_runs(model, tokenizer, ["To be or not", "Once more unto", "Friends, Romans"], 5, 1, 2)
+    assert len(runs) == 2 and all(r["new_tokens"] == 5 for r in runs)
+    assert all(r["model_s_per_token"] > 0 and r["tpot_s"] >= r["model_s_per_token"] for r in runs)
