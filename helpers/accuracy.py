@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from helpers import data
+from helpers.cache import cached_build
 from helpers.metrics import topk_kl_divergence
 from helpers.settings import cache_dir, set_threads
 
@@ -39,6 +40,7 @@ SOURCE_TEXTS: dict[str, Callable[[], str]] = {
 }
 REFERENCE_FORMAT = 1
 CACHE_SUBDIR = "accuracy_reference"
+REFERENCE_STEM = "reference"
 _ARRAYS = ("topk_logp", "topk_ids", "top1", "target_logp")
 
 
@@ -254,7 +256,8 @@ def reference_for(
 ) -> Reference:
     """The fp32 reference of the model in ``model_dir``, loaded from ``cache`` or built once and saved there.
 
-    The cache entry (``<cache>/<model folder>-<key>.npz`` + ``.json``, default ``cache_dir()/accuracy_reference``)
+    The cache entry (folder ``<cache>/<model folder>-<key>/`` with ``reference.npz`` + ``.json``, default under
+    ``cache_dir()/accuracy_reference``; built with :func:`helpers.cache.cached_build`)
     is keyed by the weights' content, the windows' token ids and ``k``: other windows get their own entry.
     Building loads the model with ``AutoModelForCausalLM`` in float32; for SmolLM2-135M and 16 x 512 tokens it
     costs ~4 CPU-seconds a window (~35 s on 2 idle cores, 157 s measured on a loaded machine) and ~1.9 GB peak RSS.
@@ -271,23 +274,32 @@ def reference_for(
         "k": k,
     }
     manifest["key"] = key = _sha1(json.dumps(manifest, sort_keys=True).encode())
-    stem = Path(cache) if cache is not None else cache_dir() / CACHE_SUBDIR
-    stem = stem / f"{model_dir.name}-{key}"
-    if not rebuild and (found := load_reference(stem, key)) is not None:
-        return found
-    import torch
-    from transformers import AutoModelForCausalLM
+    base = Path(cache) if cache is not None else cache_dir() / CACHE_SUBDIR
+    target = base / f"{model_dir.name}-{key}"
 
-    if num_threads is not None:
-        set_threads(num_threads)
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), torch_dtype=torch.float32).eval()
-    started = time.perf_counter()
-    reference = build_reference(model, windows, k)
-    seconds, positions = round(time.perf_counter() - started, 2), int(reference.top1.size)
-    manifest |= {"build_seconds": seconds, "positions": positions, "threads": torch.get_num_threads()}
-    reference = replace(reference, manifest=manifest)
-    save_reference(reference, stem)
-    return reference
+    built: list[bool] = []
+
+    def build(tmp: Path) -> dict[str, Any]:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        built.append(True)
+        if num_threads is not None:
+            set_threads(num_threads)
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), torch_dtype=torch.float32).eval()
+        started = time.perf_counter()
+        reference = build_reference(model, windows, k)
+        seconds, positions = round(time.perf_counter() - started, 2), int(reference.top1.size)
+        extra = {"build_seconds": seconds, "positions": positions, "threads": torch.get_num_threads()}
+        save_reference(replace(reference, manifest=manifest | extra), tmp / REFERENCE_STEM)
+        return extra
+
+    # one locked, atomic build (helpers.cache): two sweep workers never compute or write it twice
+    cached_build(target, {"key": key, "format": REFERENCE_FORMAT}, build, rebuild=rebuild)
+    found = load_reference(target / REFERENCE_STEM, key)
+    if found is None:
+        raise RuntimeError(f"{target}: the accuracy reference was built but cannot be read back")
+    return replace(found, from_cache=not built)
 
 
 def compare_to_reference(model_or_fn: Any, reference: Reference) -> WindowScores:

@@ -102,11 +102,19 @@ def _budget(ok: pd.DataFrame) -> str:
     budget = sa.baseline_budget(ok)
     if budget is None:
         return ""
+    if "kld_tokens_per_source" in budget:
+        accuracy = (
+            f"KLD / top-1 / perplexity vs fp32 over 2 x {budget['kld_tokens_per_source']} held-out tokens "
+            f"(Shakespeare + Python docs, {budget['kld_window']}-token windows, 95% bootstrap intervals)"
+        )
+    else:  # rows written before the KLD evaluation (committed reference profiles)
+        accuracy = (
+            f"perplexity over {budget['ppl_tokens']} tokens, {budget['choice_items']} multiple-choice items"
+        )
     return (
         f"; prompt {budget['prompt_tokens']} tokens, {budget['new_tokens']} new, warm-up {budget['warmup']} + "
-        f"{budget['iterations']} timed runs (medians); perplexity over {budget['ppl_tokens']} tokens, "
-        f"{budget['choice_items']} multiple-choice items, {budget['calib_texts']} x {budget['calib_max_tokens']}-token "
-        "calibration passages"
+        f"{budget['iterations']} timed runs (medians); {accuracy}, {budget['calib_texts']} x "
+        f"{budget['calib_max_tokens']}-token calibration passages"
     )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.results import ResultsStore
+from helpers.settings import results_path
 
 BACKENDS = ("torch", "itrex", "openvino")
 
@@ -47,8 +48,8 @@ class SweepPoint:
     @property
     def key(self) -> str:
         """Stable id used to resume: the same point always gets the same key."""
-        if self.backend == "torch":
-            return f"torch/{self.weight_dtype}"
+        if self.backend == "torch" or self.weight_dtype == "fp32":
+            return f"{self.backend}/{self.weight_dtype}"
         axes = (self.weight_dtype, f"g{self.group_size}", self.scheme, self.algorithm, self.compute_dtype)
         key = "/".join((self.backend, *axes))
         return key if self.ratio == 1 else f"{key}/r{self.ratio:g}"  # ratio 1 keeps the keys of older results
@@ -56,8 +57,8 @@ class SweepPoint:
     @property
     def label(self) -> str:
         """Short label for plots."""
-        if self.backend == "torch":
-            return f"torch {self.weight_dtype}"
+        if self.backend == "torch" or self.weight_dtype == "fp32":
+            return f"{self.backend} {self.weight_dtype}"
         algo = "" if self.algorithm == "RTN" else f" {self.algorithm}"
         mixed = "" if self.ratio == 1 else f" {self.ratio:.0%}+int8"
         return f"{self.backend} {self.weight_dtype} g{self.group_size} {self.scheme}{algo}{mixed}"
@@ -194,6 +195,28 @@ GRIDS: dict[str, Grid] = {
     ),
 }
 
+GRIDS["workshop"] = Grid(
+    "workshop",
+    "14 points for a 2-core laptop (~25 min): both fp32 runtimes (torch, OpenVINO), OpenVINO int8 / int4 sym g64 / "
+    "int4 asym g32 / nf4 g64 / AWQ+SE / the g16 AWQ+SE 80%+int8 recipe, the seed path's int8, int4_clip, nf4 and "
+    "int8-compute points, and two rows that only explain why they cannot run (g128 on 576 channels, bf16 compute)",
+    extra=(
+        SweepPoint("openvino", "fp32", -1),
+        _ov("int8"),
+        _ov("int4", 64),
+        _ov("int4", 32, "asym"),
+        _ov("nf4", 64),
+        _ov("int4", 32, "asym", "AWQ"),
+        _ov("int4", 16, "asym", "AWQ", 0.8),
+        _itrex("int8"),
+        _itrex("int4_clip"),
+        _itrex("nf4"),
+        _itrex("int4_fullrange", 32, "sym", "RTN", "int8"),
+        _itrex("int4_clip", 128),
+        _itrex("int4_clip", 32, "sym", "RTN", "bf16"),
+    ),
+)
+
 GRIDS["openvino"] = Grid(
     "openvino",
     "the fp32 baseline and every OpenVINO point of `full`, plus int4 asym g16 candidates (21 points, ~30 min at the "
@@ -324,13 +347,18 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", default="smoke", help=f"one of: {', '.join(GRIDS)}")
-    parser.add_argument("--out", type=Path, required=True, help="results file (JSON Lines); resumed if it exists")
+    parser.add_argument("--out", type=Path, default=None, help="results file; default results/<profile>/<grid>.jsonl")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ray", action="store_true", help="one Ray task per point (optional extra)")
     parser.add_argument("--ray-address", default=None)
     parser.add_argument("--budget", default="full", choices=list(sweep_eval.BUDGETS), help="evaluation size per point")
+    parser.add_argument("--reverse", action="store_true", help="run the points in the opposite order (a second run)")
     args = parser.parse_args(argv)
-    sweep_eval.run_grid(args.grid, args.out, args.budget, args.threads, ray=args.ray, ray_address=args.ray_address)
+    if args.out is None:
+        args.out = results_path(args.grid, num_threads=args.threads)
+    sweep_eval.run_grid(
+        args.grid, args.out, args.budget, args.threads, ray=args.ray, ray_address=args.ray_address, reverse=args.reverse
+    )
     print(f"results: {args.out}")
     return 0
 

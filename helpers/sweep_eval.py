@@ -26,39 +26,38 @@ OV_DTYPE_TO_WOQ = {"int8": "int8", "int4": "int4_clip", "nf4": "nf4"}
 
 @dataclass(frozen=True)
 class EvalBudget:
-    """How much evaluation each point gets (tokens, items, iterations)."""
+    """How much evaluation each point gets (tokens, iterations, calibration)."""
 
-    ppl_tokens: int = 2048  # perplexity token budget on the held-out Shakespeare text
-    ppl_window: int = 512
-    ppl_stride: int = 256
-    choice_items: int = 40  # FAQ multiple-choice items (log-likelihood of each candidate answer)
+    kld_tokens_per_source: int = 4096  # accuracy vs fp32 (KLD, top-1, perplexity) per source, held out
+    kld_window: int = 512
+    choice_items: int = 0  # FAQ multiple choice: at chance for a 135M model, so off unless asked for
     n_choices: int = 4
     answer_tokens: int = 48
     prompt_tokens: int = 256  # generation prompt length (LLM-Perf style: prompt 256, generate 64)
     new_tokens: int = 64
     warmup: int = 1
     iterations: int = 5  # LLM-Perf style: >= 5 timed runs after warm-up
-    calib_texts: int = 16  # AWQ / TEQ / NNCF calibration passages from the Python docs
+    calib_texts: int = 16  # AWQ / TEQ / NNCF calibration passages from the Python docs (disjoint from evaluation)
     calib_max_tokens: int = 128  # tokens per passage (ITREX AWQ: ~25 s per 128-token passage on 2 AVX2 cores)
+    genai: bool = True  # OpenVINO points are also timed on GenAI 2024.2 and 2026 (same IR, same prompt length)
 
 
 BUDGETS: dict[str, EvalBudget] = {
     "full": EvalBudget(),
-    # ~25 min on 2 cores for the 19-point reproduce grid: smaller accuracy sets, 32 new tokens, 3 iterations
-    "quick": EvalBudget(ppl_tokens=1024, choice_items=20, new_tokens=32, iterations=3, calib_texts=8),
-    # the committed run: full timing protocol (prompt 256, generate 64, warm-up + 5) with quick's accuracy sets
-    "standard": EvalBudget(ppl_tokens=1024, choice_items=20, calib_texts=8),
+    # the workshop grid and the committed runs: full timing protocol (prompt 256, generate 64, warm-up + 5),
+    # 2 x 4096 held-out tokens for accuracy, 8 calibration passages
+    "standard": EvalBudget(calib_texts=8),
+    "quick": EvalBudget(kld_tokens_per_source=2048, new_tokens=32, iterations=3, calib_texts=8),
     "smoke": EvalBudget(
-        ppl_tokens=192,
-        ppl_window=128,
-        ppl_stride=64,
-        choice_items=4,
+        kld_tokens_per_source=128,
+        kld_window=64,
         prompt_tokens=48,
         new_tokens=4,
         warmup=0,
         iterations=1,
         calib_texts=2,
         calib_max_tokens=32,
+        genai=False,
     ),
 }
 
@@ -89,12 +88,16 @@ def run_grid(
     *,
     ray: bool = False,
     ray_address: str | None = None,
+    reverse: bool = False,
 ) -> list[dict[str, Any]]:
     """Run (or resume) a named grid into a results file with a named budget; rows of another budget are measured
-    again. Validates the names before any work; returns the rows written now. Used by the CLI and notebook 04."""
+    again. ``reverse`` runs the points in the opposite order. Validates the names before any work; returns the rows
+    written now. Used by the CLI and notebook 04."""
     if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r} is unknown: allowed values are {', '.join(BUDGETS)}")
     points = sweep.get_grid(grid).points()
+    if reverse:  # a second, independent run in the opposite order: drift over the run hits the points differently
+        points = points[::-1]
     store = ResultsStore(out)
     evaluator = PointEvaluator(num_threads=num_threads, budget=BUDGETS[budget])
     reuse = measured_with(BUDGETS[budget])
@@ -152,6 +155,8 @@ def unsupported_reason(point: SweepPoint) -> str | None:
     from helpers import device
     from helpers import woq_config as wc
 
+    if point.backend == "openvino" and point.weight_dtype == "fp32":
+        return None  # the exported IR itself: nothing to compress
     if point.backend == "openvino" and point.algorithm == "TEQ":
         return "TEQ (trainable equivalent transformation) has no NNCF 2.11 equivalent"
     try:
@@ -241,7 +246,7 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
             "weight_bytes": 4 * model.num_parameters(),
         }
         return model, llm.load_tokenizer(model_dir), facts
-    cfg = woq_config_for(point)
+    cfg = None if point.weight_dtype == "fp32" else woq_config_for(point)
     calib = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "TEQ", "GPTQ") else None
     if point.backend == "itrex":
         pipe, info = llm.build_woq_pipeline(
@@ -261,13 +266,17 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         }
         return model, tokenizer, facts
     ir = llm.export_openvino_llm(model_dir)
-    plan = openvino_plan_for(point, cfg)
-    path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens)
-    found = llm.assert_ov_matches(path, plan)
+    if point.weight_dtype == "fp32":
+        path, found = ir, llm.assert_ov_matches(ir, "fp32")
+    else:
+        plan = openvino_plan_for(point, cfg)
+        path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens)
+        found = llm.assert_ov_matches(path, plan)
     meta = llm.read_ov_meta(path) or {}
     model, tokenizer = llm.load_openvino_llm(path, num_threads)
     bin_bytes = sum(f.stat().st_size for f in path.glob("*.bin"))
     facts = {
+        "ir_path": str(path),
         "quantize_s": meta.get("seconds"),
         "model_bytes": bin_bytes,
         "weight_bytes": bin_bytes,
@@ -280,20 +289,27 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
 
 
 def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> dict[str, Any]:
-    """Quantize, then perplexity, FAQ multiple-choice accuracy, prefill/decode timings, sizes and peak RSS."""
-    from helpers import bench, data, llm, settings
+    """Quantize, then accuracy vs fp32 (KLD, top-1, perplexity, with intervals), prefill/decode timings (with the
+    per-run samples), GenAI timings for OpenVINO points, sizes, peak RSS and the machine profile."""
+    from helpers import accuracy, bench, data, llm, settings
 
     settings.enforce_offline()
     settings.set_threads(num_threads)
     model, tokenizer, facts = _load(point, num_threads, budget)
-    text = data.load_perplexity_text()
-    row: dict[str, Any] = dict(facts)
-    row["perplexity"] = llm.perplexity(
-        model, tokenizer, text, max_tokens=budget.ppl_tokens, window=budget.ppl_window, stride=budget.ppl_stride
+    row: dict[str, Any] = {**facts, **bench.profile_record(num_threads)}
+    reference = accuracy.reference_for(
+        models.causal_lm_dir(),
+        tokenizer,
+        tokens_per_source=budget.kld_tokens_per_source,
+        window=budget.kld_window,
+        num_threads=num_threads,
     )
+    row.update(accuracy.accuracy_row(model, reference))
     if not math.isfinite(row["perplexity"]):
         row["quality_warning"] = "non-finite perplexity: the quantized model produces NaN/inf logits"
-    row["faq_choice_accuracy"] = faq_choice_accuracy(model, tokenizer, budget)
+    if budget.choice_items:
+        row["faq_choice_accuracy"] = faq_choice_accuracy(model, tokenizer, budget)
+    text = data.load_perplexity_text()
     prompt = llm.prompt_with_tokens(tokenizer, "Who speaks first in this scene?", text, budget.prompt_tokens)
     timing = llm.measure_generation(
         model,
@@ -306,9 +322,45 @@ def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> d
     row.update({k: v for k, v in timing.items() if k != "notes"})
     row["timing_notes"] = timing["notes"]
     row["peak_rss_mb"] = bench.peak_rss_mb()
+    if point.backend == "openvino" and budget.genai:
+        del model  # GenAI loads the same IR in its own process
+        row.update(genai_timings(facts["ir_path"], tokenizer, text, num_threads, budget))
     row["num_threads"] = num_threads
     row["budget"] = asdict(budget)
     return row
+
+
+def genai_timings(ir: str, tokenizer: Any, text: str, num_threads: int, budget: EvalBudget) -> dict[str, Any]:
+    """The same IR on OpenVINO GenAI 2024.2 and 2026: TTFT / TPOT medians and samples, or the reason it could not."""
+    from helpers import genai_bench, llm
+
+    n = budget.warmup + budget.iterations
+    step = max(len(text) // (n + 1), 1)  # distinct prompts: GenAI 2026 would serve a repeated one from its cache
+    prompts = [
+        llm.prompt_with_tokens(tokenizer, "Who speaks first in this scene?", text[i * step :], budget.prompt_tokens)
+        for i in range(n)
+    ]
+    out: dict[str, Any] = {}
+    for runtime in genai_bench.RUNTIMES:
+        name = "genai_" + runtime.replace(".", "_")
+        try:
+            result = genai_bench.run_genai(
+                ir,
+                prompts,
+                runtime=runtime,
+                new_tokens=budget.new_tokens,
+                threads=num_threads,
+                warmup=budget.warmup,
+                iterations=budget.iterations,
+            )
+        except (FileNotFoundError, RuntimeError) as err:
+            out[f"{name}_reason"] = str(err)
+            continue
+        out[f"{name}_version"] = result["genai_version"]
+        out[f"{name}_ttft_ms"] = round(1000 * result["median_ttft_s"], 2)
+        out[f"{name}_tpot_ms"] = round(1000 * result["median_tpot_s"], 3)
+        out[f"{name}_tpot_ms_samples"] = [round(1000 * r["tpot_s"], 3) for r in result["runs"]]
+    return out
 
 
 @dataclass(frozen=True)

@@ -158,9 +158,10 @@ def test_reference_cache_is_reused_and_invalidated_by_other_windows(tiny_lm_dir,
     first = A.reference_for(tiny_lm_dir, cache=tmp_path, k=8, **SMALL)
     assert not first.from_cache and first.topk_logp.dtype == np.float16 and first.topk_ids.dtype == np.int32
     assert first.topk_logp.shape == (16, 63, 8)
-    files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == [f"{tiny_lm_dir.name}-{first.manifest['key']}.{ext}" for ext in ("json", "npz")]  # no temp files
-    manifest = json.loads((tmp_path / files[0]).read_text())
+    folder = tmp_path / f"{tiny_lm_dir.name}-{first.manifest['key']}"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [folder.name]  # no temps
+    assert sorted(p.name for p in folder.iterdir()) == ["cookbook_manifest.json", "reference.json", "reference.npz"]
+    manifest = json.loads((folder / "reference.json").read_text())
     assert manifest["k"] == 8 and manifest["windows"] == A.windows_fingerprint(first.windows)
 
     def no_build(*args, **kwargs):
@@ -174,9 +175,9 @@ def test_reference_cache_is_reused_and_invalidated_by_other_windows(tiny_lm_dir,
     assert [w.fingerprint for w in second.windows] == [w.fingerprint for w in first.windows]
     with pytest.raises(AssertionError, match="reused"):  # other windows: another key, built again
         A.reference_for(tiny_lm_dir, cache=tmp_path, k=8, tokens_per_source=256, window=64)
-    stem = tmp_path / Path(files[0]).stem
+    stem = folder / "reference"
     manifest["windows"] = "0" * 16  # windows changed under the same name: not loaded
-    (tmp_path / files[0]).write_text(json.dumps(manifest))
+    (folder / "reference.json").write_text(json.dumps(manifest))
     assert A.load_reference(stem) is None and A.load_reference(stem, "other") is None
 
 

@@ -172,6 +172,6 @@ def test_report_budget_check_lists_verdicts_and_both_runs(tmp_path):
         for row in ROWS:
             store.append({**row, "budget": asdict(BUDGETS[budget])} if row["status"] == "ok" else row)
     text = report.budget_check(tmp_path / PROFILE / "openvino.jsonl", tmp_path / PROFILE / "full.jsonl")
-    assert "perplexity over 2048 tokens" in text and "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text
+    assert "over 2 x 4096 held-out tokens" in text and "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text
     assert f"`{PROFILE}/full.jsonl` vs `{PROFILE}/openvino.jsonl`" in text
     assert "ppl_change (full grid, standard budget)" in text and "ppl_change (openvino grid, full budget)" in text

@@ -1,5 +1,7 @@
 """What each sweep point maps to, and why the ones that cannot run here are refused (no model is loaded)."""
 
+from dataclasses import replace
+
 import pytest
 
 from helpers import sweep_eval
@@ -79,7 +81,7 @@ def test_faq_choice_accuracy_is_nan_when_the_model_returns_nan(monkeypatch):
         def __call__(self, text, add_special_tokens=False):
             return type("Enc", (), {"input_ids": [ord(ch) % 50 for ch in text]})()
 
-    budget = sweep_eval.BUDGETS["smoke"]
+    budget = replace(sweep_eval.BUDGETS["smoke"], choice_items=4)  # off by default: at chance for a 135M model
     monkeypatch.setattr(llm, "sequence_logits", lambda model, ids: torch.full((1, ids.shape[1], 50), float("nan")))
     assert sweep_eval.faq_choice_accuracy(None, Tok(), budget) != sweep_eval.faq_choice_accuracy(None, Tok(), budget)
 
@@ -110,7 +112,7 @@ def test_resume_rule_keeps_only_rows_of_the_same_budget():
 def test_run_grid_checks_the_budget_first_and_measures_again_rows_of_another_budget(tmp_path, monkeypatch):
     from dataclasses import asdict
 
-    with pytest.raises(ValueError, match="budget='huge' is unknown: allowed values are full, quick, standard, smoke"):
+    with pytest.raises(ValueError, match="budget='huge' is unknown: allowed values are full, standard, quick, smoke"):
         sweep_eval.run_grid("smoke", tmp_path / "s.jsonl", "huge")
 
     class FakeEvaluator:
@@ -126,4 +128,4 @@ def test_run_grid_checks_the_budget_first_and_measures_again_rows_of_another_bud
     assert len(sweep_eval.run_grid("smoke", out, "smoke")) == 3
     assert sweep_eval.run_grid("smoke", out, "smoke") == []  # resumed: nothing to do
     again = sweep_eval.run_grid("smoke", out, "quick")  # another budget: every point measured again
-    assert [row["budget"]["ppl_tokens"] for row in again] == [1024] * 3
+    assert [row["budget"]["kld_tokens_per_source"] for row in again] == [2048] * 3
