@@ -1,0 +1,140 @@
+"""Verdicts with intervals: every speed ratio and accuracy change carries its 95 % interval, and a bar whose
+interval straddles it is a *tie within noise*, not a finding.
+
+Works on sweep rows that carry the raw timing samples (``decode_ms_samples``, GenAI ``*_tpot_ms_samples``) and the
+accuracy intervals of :func:`helpers.accuracy.accuracy_row` (``ppl_change_lo``/``_hi``, ``kld_mean``, ...). Rows
+written before those existed (the committed AVX2 reference) get no interval columns, and their verdicts say so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from helpers.accuracy import bar_verdict, ratio_ci
+from helpers.sweep_analysis import BASELINE_KEY, int4_class, measured
+
+#: The cookbook's bars for a 4-bit point: decode speed vs torch fp32, and perplexity change vs fp32.
+MIN_SPEEDUP = 3.0
+MAX_PPL_INCREASE = 0.10
+#: Decode samples per runtime column: (samples column in ms per token, name of the derived speed-up columns).
+RUNTIME_SAMPLES = {
+    "decode_ms_samples": "decode_speedup",
+    "genai_2024_2_tpot_ms_samples": "genai_2024_2_speedup",
+    "genai_2026_tpot_ms_samples": "genai_2026_speedup",
+}
+
+
+def with_intervals(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``<speedup>``, ``<speedup>_lo``/``_hi`` for every runtime whose samples a row has: median ratio of the
+    torch fp32 row's decode time to the point's, with a bootstrap interval (both sets resampled)."""
+    df = df.copy()
+    base = df[(df["key"] == BASELINE_KEY) & (df["status"] == "ok")]
+    if base.empty or "decode_ms_samples" not in df:
+        return df
+    baseline = base.iloc[0]["decode_ms_samples"]
+    for column, name in RUNTIME_SAMPLES.items():
+        if column not in df:
+            continue
+        values = [
+            ratio_ci(baseline, samples) if isinstance(samples, list) and samples else None for samples in df[column]
+        ]
+        df[name] = [v.value if v else np.nan for v in values]
+        df[f"{name}_lo"] = [v.lo if v else np.nan for v in values]
+        df[f"{name}_hi"] = [v.hi if v else np.nan for v in values]
+    return df
+
+
+def _interval(row: pd.Series, name: str) -> tuple[float, float] | None:
+    lo, hi = row.get(f"{name}_lo"), row.get(f"{name}_hi")
+    if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+        return None
+    return float(lo), float(hi)
+
+
+def point_verdicts(row: pd.Series, speed: str = "decode_speedup") -> tuple[str, str]:
+    """(speed verdict vs :data:`MIN_SPEEDUP`, accuracy verdict vs :data:`MAX_PPL_INCREASE`): met / missed / tie
+    within noise, or "no interval" for rows without samples."""
+    s, p = _interval(row, speed), _interval(row, "ppl_change")
+    return (
+        bar_verdict(s, MIN_SPEEDUP, higher_is_better=True) if s else "no interval",
+        bar_verdict(p, MAX_PPL_INCREASE, higher_is_better=False) if p else "no interval",
+    )
+
+
+def _fmt(row: pd.Series, name: str, pct: bool = False) -> str:
+    value, span = row.get(name), _interval(row, name)
+    if value is None or pd.isna(value):
+        return "n/a"
+    text = f"{value:+.1%}" if pct else f"{value:.2f}x"
+    if span:
+        text += f" [{span[0]:+.1%}, {span[1]:+.1%}]" if pct else f" [{span[0]:.2f}, {span[1]:.2f}]"
+    return text
+
+
+def verdict_table(df: pd.DataFrame, speed: str = "decode_speedup") -> pd.DataFrame:
+    """One line per measured point: speed-up and perplexity change with intervals, KLD, top-1 and both verdicts."""
+    ok = with_intervals(measured(df))
+    if ok.empty:
+        return ok
+    rows = []
+    for _, row in ok.iterrows():
+        speed_verdict, ppl_verdict = point_verdicts(row, speed)
+        rows.append(
+            {
+                "label": row["label"],
+                "int4_class": bool(int4_class(row.to_frame().T).iloc[0]),
+                "speed-up (95% CI)": _fmt(row, speed),
+                f">= {MIN_SPEEDUP:g}x": speed_verdict,
+                "ppl change (95% CI)": _fmt(row, "ppl_change", pct=True),
+                f"<= +{MAX_PPL_INCREASE:.0%}": ppl_verdict,
+                "KLD mean": row.get("kld_mean", np.nan),
+                "top-1 agreement": row.get("top1_agreement", np.nan),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def interval_verdict_lines(df: pd.DataFrame, speed: str = "decode_speedup") -> list[str]:
+    """The 4-bit bars with intervals: how many int4-class points meet / tie / miss both, and the best of them."""
+    table = verdict_table(df, speed)
+    if table.empty:
+        return ["no measured points"]
+    four = table[table["int4_class"]]
+    if four.empty:
+        return ["no int4-class point measured"]
+    speed_col, ppl_col = f">= {MIN_SPEEDUP:g}x", f"<= +{MAX_PPL_INCREASE:.0%}"
+    if (four[speed_col] == "no interval").all():
+        return ["these rows carry no timing samples or accuracy intervals (written before they were recorded)"]
+    both = four[(four[speed_col] == "met") & (four[ppl_col] == "met")]
+    ties = four[(four[speed_col] != "missed") & (four[ppl_col] != "missed")].drop(both.index)
+    lines = [
+        f"int4-class points meeting both bars (>= {MIN_SPEEDUP:g}x fp32 decode, perplexity <= +{MAX_PPL_INCREASE:.0%}, "
+        f"both outside the noise): {len(both)} of {len(four)}; ties within noise: {len(ties)}"
+    ]
+    for title, part in (("meets both", both), ("tie within noise", ties)):
+        for _, row in part.iterrows():
+            speed_text, ppl_text = row["speed-up (95% CI)"], row["ppl change (95% CI)"]
+            lines.append(f"{title}: {row['label']}: {speed_text}, perplexity {ppl_text}")
+    ranked = four.sort_values("KLD mean")
+    if not ranked.empty and pd.notna(ranked.iloc[0]["KLD mean"]):
+        top = ranked.iloc[0]
+        lines.append(
+            f"closest int4-class point to fp32 by KLD: {top['label']} (KLD {top['KLD mean']:.4f}, top-1 agreement "
+            f"{top['top-1 agreement']:.1%}), {top['speed-up (95% CI)']}"
+        )
+    return lines
+
+
+def verdict_movement(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
+    """Each point's verdicts in two independent runs side by side, and whether either verdict moved."""
+    a, b = (verdict_table(df).set_index("label") for df in (first, second))
+    cols = [f">= {MIN_SPEEDUP:g}x", f"<= +{MAX_PPL_INCREASE:.0%}", "speed-up (95% CI)", "ppl change (95% CI)"]
+    both = a[cols].join(b[cols], how="inner", lsuffix=f" ({names[0]})", rsuffix=f" ({names[1]})")
+    moved = np.zeros(len(both), dtype=bool)
+    for col in cols[:2]:
+        moved |= (both[f"{col} ({names[0]})"] != both[f"{col} ({names[1]})"]).to_numpy()
+    both.insert(0, "verdict moved", moved)
+    return both.reset_index()

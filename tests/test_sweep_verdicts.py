@@ -1,0 +1,79 @@
+"""helpers.sweep_verdicts: speed-ups and perplexity changes with intervals; a bar inside the noise is a tie."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import sweep_analysis as sa
+from helpers import sweep_verdicts as sv
+from helpers.results import ResultsStore
+
+PROFILE = "test-cpu-avx2-t2"
+
+
+def _row(key: str, dtype: str, ms: list[float], ppl: float, lo: float, hi: float, kld: float) -> dict:
+    backend = key.split("/")[0]
+    return {
+        "key": key,
+        "label": key.replace("/", " "),
+        "backend": backend,
+        "weight_dtype": dtype,
+        "ratio": 1.0,
+        "status": "ok",
+        "perplexity": 20.0 * (1 + ppl),
+        "ppl_change_lo": lo,
+        "ppl_change_hi": hi,
+        "kld_mean": kld,
+        "top1_agreement": 1 - kld,
+        "decode_ms_per_token": sorted(ms)[len(ms) // 2],
+        "decode_tokens_per_s": 1000 / sorted(ms)[len(ms) // 2],
+        "decode_ms_samples": ms,
+        "prefill_ms": 100.0,
+        "model_bytes": 1000,
+    }
+
+
+def _frame(tmp_path: Path, rows: list[dict], name: str = "workshop") -> sa.pd.DataFrame:
+    store = ResultsStore(tmp_path / PROFILE / f"{name}.jsonl")
+    store.extend(rows)
+    return sa.results_frame(store.path)
+
+
+BASE = _row("torch/fp32", "fp32", [100.0, 101.0, 99.0, 100.5, 99.5], 0.0, 0.0, 0.0, 0.0)
+CLEAR = _row("openvino/int4/g16/asym/AWQ/auto", "int4", [20.0, 20.5, 19.5, 20.2, 19.8], 0.05, 0.03, 0.07, 0.02)
+TIE_SPEED = _row("openvino/int4/g64/sym/RTN/auto", "int4", [30.0, 40.0, 33.0, 36.0, 28.0], 0.05, 0.03, 0.07, 0.03)
+TIE_PPL = _row("openvino/nf4/g64/sym/RTN/auto", "nf4", [20.0, 20.5, 19.5, 20.2, 19.8], 0.11, 0.08, 0.14, 0.04)
+MISS = _row("itrex/nf4/g32/sym/RTN/fp32", "nf4", [90.0, 91.0, 89.0, 90.5, 89.5], 0.25, 0.2, 0.3, 0.1)
+
+
+def test_speedups_carry_intervals(tmp_path: Path) -> None:
+    df = sv.with_intervals(_frame(tmp_path, [BASE, CLEAR]))
+    row = df[df["key"] == CLEAR["key"]].iloc[0]
+    assert row["decode_speedup_lo"] < row["decode_speedup"] < row["decode_speedup_hi"]
+    assert 4.5 < row["decode_speedup_lo"] and row["decode_speedup_hi"] < 5.5
+
+
+def test_verdicts_met_tie_and_missed(tmp_path: Path) -> None:
+    table = sv.verdict_table(_frame(tmp_path, [BASE, CLEAR, TIE_SPEED, TIE_PPL, MISS])).set_index("label")
+    assert tuple(table.loc[CLEAR["label"], [">= 3x", "<= +10%"]]) == ("met", "met")
+    assert tuple(table.loc[TIE_SPEED["label"], [">= 3x", "<= +10%"]]) == ("tie within noise", "met")
+    assert tuple(table.loc[TIE_PPL["label"], [">= 3x", "<= +10%"]]) == ("met", "tie within noise")
+    assert tuple(table.loc[MISS["label"], [">= 3x", "<= +10%"]]) == ("missed", "missed")
+    lines = sv.interval_verdict_lines(_frame(tmp_path / "b", [BASE, CLEAR, TIE_SPEED, TIE_PPL, MISS]))
+    assert lines[0].endswith("1 of 4; ties within noise: 2")
+    assert any(line.startswith("meets both: openvino int4 g16 asym AWQ auto") for line in lines)
+    assert lines[-1].startswith("closest int4-class point to fp32 by KLD: openvino int4 g16 asym AWQ auto")
+
+
+def test_rows_without_samples_say_so(tmp_path: Path) -> None:
+    old = [{k: v for k, v in r.items() if not k.endswith(("_samples", "_lo", "_hi"))} for r in (BASE, CLEAR)]
+    assert sv.interval_verdict_lines(_frame(tmp_path, old))[0].startswith("these rows carry no timing samples")
+
+
+def test_verdict_movement_between_two_runs(tmp_path: Path) -> None:
+    first = _frame(tmp_path / "a", [BASE, CLEAR, TIE_PPL])
+    moved_ppl = {**TIE_PPL, "perplexity": 20 * 1.05, "ppl_change_lo": 0.03, "ppl_change_hi": 0.07}
+    second = _frame(tmp_path / "b", [BASE, CLEAR, moved_ppl], "workshop-rerun")
+    table = sv.verdict_movement(first, second, ("run 1", "run 2")).set_index("label")
+    assert not table.loc[CLEAR["label"], "verdict moved"] and table.loc[TIE_PPL["label"], "verdict moved"]
+    assert table.loc[TIE_PPL["label"], "<= +10% (run 2)"] == "met"
