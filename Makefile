@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 export OPENVINO_TELEMETRY_DISABLE=1
 
-.PHONY: setup setup-genai models run test lint unit smoke nbval lab bench clean
+.PHONY: setup setup-genai models run reproduce test lint unit smoke nbval lab bench clean
 
 $(STAMP): requirements.txt requirements-models.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (IPEX 2.1 / ITREX 1.3.2 wheels are cp311); got {sys.version.split()[0]}: set PYTHON=python3.11"'
@@ -47,6 +47,19 @@ models: $(STAMP)
 
 run: setup
 	$(PY) -m helpers.notebooks run --mode full
+
+# Hours on 2 cores, resumable (re-run the same command after a kill); commits nothing. Results go to
+# results/<profile>/ for this machine's profile (CPU model + ISA class + threads).
+reproduce: setup
+	$(PY) -m helpers.sweep --grid workshop --budget standard
+	$(PY) -m helpers.sweep --grid workshop --budget standard --reverse \
+	  --out results/$$($(PY) -m helpers.device --profile --threads 2)/workshop-rerun.jsonl
+	$(PY) -m helpers.rag_latency --threads 2 --rounds 2
+	$(PY) -m helpers.rag_latency --threads 1 --rounds 1
+	$(PY) -m helpers.sweep --grid full --budget standard
+	$(PY) -m helpers.sweep --grid openvino --budget full
+	$(PY) -m helpers.rag_bench
+	$(PY) -m helpers.peers --threads 2
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data

@@ -27,6 +27,7 @@ from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import GenerationChunk
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
+from helpers.llm import check_stateful
 from helpers.settings import enforce_offline, ov_config
 
 MODEL_XML = "openvino_model.xml"
@@ -63,20 +64,6 @@ def convert_tokenizer_irs(tokenizer_dir: str | Path, out_dir: str | Path) -> tup
     ov.save_model(ov_tokenizer, str(paths[0]))
     ov.save_model(ov_detokenizer, str(paths[1]))
     return paths
-
-
-def stateful_ir_inputs(model_dir: str | Path) -> list[str]:
-    """Input names of ``<model_dir>/openvino_model.xml``; ValueError unless it is stateful (3 or 4 inputs)."""
-    import openvino as ov
-
-    xml = Path(model_dir) / MODEL_XML
-    names = [min(port.get_names(), default="<unnamed>") for port in ov.Core().read_model(str(xml)).inputs]
-    if len(names) not in (3, 4):
-        raise ValueError(
-            f"{xml}: {len(names)} inputs (e.g. {names[:3]}): LLMPipeline needs a stateful IR with 3 or 4 inputs "
-            "(input_ids, attention_mask, [position_ids,] beam_idx); export with OVModelForCausalLM(..., stateful=True)"
-        )
-    return names
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> str:
@@ -242,7 +229,7 @@ class OpenVINOGenAILLM(LLM):
         with self._lock:
             if self._pipe is None:
                 enforce_offline()
-                stateful_ir_inputs(self.model_dir)
+                check_stateful(self.model_dir / MODEL_XML)  # the one stateful check (helpers.llm)
                 import openvino_genai
 
                 self._pipe = openvino_genai.LLMPipeline(str(self.model_dir), "CPU", self.plugin_config())

@@ -540,7 +540,7 @@ def export_openvino_llm(model_dir: str | Path, out_dir: str | Path | None = None
         # A fresh process: once ITREX is imported (notebook 03, the seed path) the PyTorch frontend fails on
         # prim::GetAttr and optimum-intel silently falls back to ONNX, which cannot make a stateful IR.
         seconds = run_in_fresh_process(_export_ir, str(model_dir), str(tmp))
-        _check_stateful(tmp / OV_XML_NAME)
+        check_stateful(tmp / OV_XML_NAME)
         return {"seconds": seconds}
 
     return cached_build(out, expected, build, rebuild=rebuild)
@@ -572,13 +572,21 @@ def ir_inputs(xml: str | Path) -> list[str]:
     return sorted(i.get_any_name() for i in ov.Core().read_model(xml).inputs)
 
 
-def _check_stateful(xml: Path) -> None:
+class NotStatefulError(ValueError):
+    """An LLM IR whose KV cache goes through Python every token (not what the cookbook builds or serves)."""
+
+
+def check_stateful(xml: str | Path) -> list[str]:
+    """The IR's input names if it is a stateful LLM IR (3 or 4 inputs: input_ids, attention_mask, [position_ids,]
+    beam_idx), else :class:`NotStatefulError` naming what it has. The one stateful check for builds and GenAI."""
     names = ir_inputs(xml)
-    if len(names) > 4 or any(n.startswith("past_key_values") for n in names):
-        raise QuantizationMismatch(
-            f"{xml}: not stateful ({len(names)} inputs, e.g. {names[:3]}): the KV cache would go through Python "
-            "every token (several times slower decode); export with OVModelForCausalLM(..., stateful=True)"
+    if len(names) not in (3, 4) or any(n.startswith("past_key_values") for n in names):
+        raise NotStatefulError(
+            f"{xml}: {len(names)} inputs (e.g. {names[:3]}): not a stateful IR with 3 or 4 inputs (input_ids, "
+            "attention_mask, [position_ids,] beam_idx); the KV cache would go through Python every token (several "
+            "times slower decode); export with OVModelForCausalLM(..., export=True, stateful=True)"
         )
+    return names
 
 
 def _plan_from(plan_or_cfg: OvCompressionPlan | WoqConfig) -> OvCompressionPlan:
@@ -684,7 +692,7 @@ def compress_openvino_llm(
         seconds = time.perf_counter() - start
         ov.save_model(compressed, tmp / OV_XML_NAME, compress_to_fp16=False)
         _copy_side_files(ir_dir, tmp)
-        _check_stateful(tmp / OV_XML_NAME)
+        check_stateful(tmp / OV_XML_NAME)
         return {
             "mode": plan.mode,
             "kwargs": plan.kwargs(),

@@ -116,6 +116,7 @@ def measure_case(case: LatencyCase, prompts: list[str], warmup: int, iterations:
 
     enforce_offline()
     set_threads(case.num_threads)
+    environment = bench.environment_record(case.num_threads)  # machine load sampled before, not after, the runs
     if case.runtime.startswith("genai-"):
         runs = rt.genai_runs(_ov_weights(case.weights), prompts, case, NEW_TOKENS, warmup, iterations)
     elif case.runtime == "llama.cpp":
@@ -123,7 +124,7 @@ def measure_case(case: LatencyCase, prompts: list[str], warmup: int, iterations:
     else:
         model, tokenizer = rt.load_hf_style(case, _ov_weights)
         runs = rt.hf_runs(model, tokenizer, prompts, NEW_TOKENS, warmup, iterations)
-    return {**summarize(runs), **bench.environment_record(case.num_threads), "peak_rss_mb": bench.peak_rss_mb()}
+    return {**summarize(runs), **environment, "peak_rss_mb": bench.peak_rss_mb()}
 
 
 def unsupported_reason(case: LatencyCase) -> str | None:

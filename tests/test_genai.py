@@ -14,6 +14,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.prompts import PromptTemplate
 
 from helpers import genai as G
+from helpers.llm import check_stateful
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +51,14 @@ class _Tokens(BaseCallbackHandler):
 
 
 def test_ir_is_stateful_and_a_stateless_one_is_refused(ir_dir: Path, tmp_path: Path) -> None:
-    names = G.stateful_ir_inputs(ir_dir)
+    names = check_stateful(ir_dir / G.MODEL_XML)
     assert len(names) in (3, 4) and names[0] == "input_ids" and "beam_idx" in names
     assert (ir_dir / G.TOKENIZER_XML).is_file() and (ir_dir / G.DETOKENIZER_XML).is_file()
     # a one-input IR (the tokenizer) stands in for an IR that is not stateful
     shutil.copy(ir_dir / G.TOKENIZER_XML, tmp_path / G.MODEL_XML)
     shutil.copy((ir_dir / G.TOKENIZER_XML).with_suffix(".bin"), tmp_path / "openvino_model.bin")
     with pytest.raises(ValueError, match="1 inputs.*stateful IR with 3 or 4 inputs"):
-        G.stateful_ir_inputs(tmp_path)
+        check_stateful(tmp_path / G.MODEL_XML)
 
 
 def test_invoke_returns_greedy_text_through_langchain(llm: G.OpenVINOGenAILLM) -> None:

@@ -215,8 +215,8 @@ def test_a_non_stateful_ir_is_refused(tmp_path: Path) -> None:
     params += [ops.parameter([1, 2, -1, 8], np.float32, name=f"past_key_values.{i}.key") for i in range(3)]
     model = ov.Model([ops.convert(p, "f32") for p in params[:2]] + params[2:], params, "fake")
     ov.save_model(model, tmp_path / L.OV_XML_NAME)
-    with pytest.raises(L.QuantizationMismatch, match="not stateful .5 inputs"):
-        L._check_stateful(tmp_path / L.OV_XML_NAME)
+    with pytest.raises(L.NotStatefulError, match="5 inputs .*not a stateful IR with 3 or 4 inputs"):
+        L.check_stateful(tmp_path / L.OV_XML_NAME)
 
 
 def test_impossible_group_size_is_refused_before_quantizing(tiny_dir: Path, fp32_ir: Path) -> None:
