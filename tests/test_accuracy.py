@@ -20,36 +20,19 @@ SMALL = {"tokens_per_source": 512, "window": 64}  # 8 windows of 64 tokens per s
 
 
 @pytest.fixture(scope="module")
-def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random LlamaForCausalLM (hidden 64, 2 layers) with a 512-token byte-level BPE trained on Macbeth."""
+def tiny_lm_dir(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared tiny Llama (tests/conftest.py) with its lm_head scaled x8: peaked next-token distributions, so that
+    top-k and top-1 mean something."""
+    import shutil
+
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import AutoModelForCausalLM
 
     out = tmp_path_factory.mktemp("tiny_lm")
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=512, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    bpe.train_from_iterator([data.load_perplexity_text()[:60_000]], trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    tokenizer.save_pretrained(out)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config).eval()
+    shutil.copytree(tiny_dir, out, dirs_exist_ok=True)
+    model = AutoModelForCausalLM.from_pretrained(tiny_dir).eval()
     with torch.no_grad():
-        model.lm_head.weight.mul_(8.0)  # peaked next-token distributions, so top-k and top-1 mean something
+        model.lm_head.weight.mul_(8.0)
     model.save_pretrained(out, safe_serialization=True)
     return out
 
