@@ -166,7 +166,7 @@ def _judge(name: str, threads: int, bar: float, what: str, base: pd.Series, cand
         return Verdict(name, threads, bar, "no verdict", f"{head} (bar >= {bar:g}x): no verdict, fewer than 2 "
                        f"runs on a side ({cand['n_runs']} vs {base['n_runs']})", ci)
     outcome = bar_verdict(ci, bar, higher_is_better=True)
-    line = (f"{head} (95 % CI {ci.lo:.2f}-{ci.hi:.2f}x; {base['n_runs']} vs {cand['n_runs']} runs; "
+    line = (f"{head} (95 % CI {ci.lo:.2f}-{ci.hi:.2f}x; {cand['n_runs']} vs {base['n_runs']} runs; "
             f"bar >= {bar:g}x): {outcome}")
     return Verdict(name, threads, bar, outcome, line, ci)
 

@@ -56,14 +56,24 @@ def _e2e_rows(pool: pd.DataFrame) -> list[tuple[str, str, float, float, Interval
     return sorted(rows, key=lambda r: r[4].value)
 
 
-def axis_cut(values: list[float], spread: float = 10.0) -> float | None:
+def axis_cut(values: list[float], spread: float = 10.0, headroom: float = 1.25) -> float | None:
     """Where to cut a linear axis so that the fast cases stay readable: None when every value is within
-    ``spread`` x the median, else 1.25 x the largest value that is."""
+    ``spread`` x the median, else ``headroom`` x the largest value that is (room for the labels)."""
     if not values:
         return None
     middle = sorted(values)[len(values) // 2]
     kept = [v for v in values if v <= spread * middle]
-    return None if len(kept) == len(values) else 1.25 * max(kept)
+    return None if len(kept) == len(values) else headroom * max(kept)
+
+
+def _end_label(ax, i: int, end: float, text: str, cut: float | None) -> None:
+    """``text`` just right of a bar's end, or inside the axis edge (marked) when the bar runs off a cut axis."""
+    if cut is not None and end > cut:
+        ax.plot([cut], [i], marker=">", color="black", clip_on=False)
+        ax.annotate(f"{text} (off the axis)", (cut, i), xytext=(-4, 0), textcoords="offset points", va="center",
+                    ha="right", fontsize=8, bbox={"facecolor": "white", "edgecolor": "none"})
+    else:
+        ax.annotate(text, (end, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
 
 
 def e2e_bars(pool: pd.DataFrame, title: str = "") -> Figure:
@@ -80,14 +90,7 @@ def e2e_bars(pool: pd.DataFrame, title: str = "") -> Figure:
         if math.isfinite(e2e.lo):
             ax.errorbar(e2e.value, i, xerr=[[e2e.value - e2e.lo], [e2e.hi - e2e.value]], fmt="none",
                         ecolor="black", capsize=3, linewidth=1)
-        right = e2e.hi if math.isfinite(e2e.hi) else e2e.value
-        if cut is not None and right > cut:
-            ax.plot([cut], [i], marker=">", color="black", clip_on=False)
-            ax.annotate(f"{e2e.value:.2f} s (off the axis)", (cut, i), xytext=(-4, 0), textcoords="offset points",
-                        va="center", ha="right", fontsize=8, bbox={"facecolor": "white", "edgecolor": "none"})
-        else:
-            ax.annotate(f"{e2e.value:.2f} s", (right, i), xytext=(4, 0), textcoords="offset points",
-                        va="center", fontsize=8)
+        _end_label(ax, i, e2e.hi if math.isfinite(e2e.hi) else e2e.value, f"{e2e.value:.2f} s", cut)
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
     ax.invert_yaxis()
     right_edge = max((r[4].hi if math.isfinite(r[4].hi) else r[4].value for r in rows), default=1.0)
@@ -109,30 +112,30 @@ def _per_runtime(frame: pd.DataFrame) -> pd.DataFrame:
 def decode_breakdown_bars(breakdown: pd.DataFrame, title: str = "", per_runtime: bool = True) -> Figure:
     """Decode ms/token as stacked bars: model execution (solid) + everything around it (hatched), one bar per
     runtime (its fastest-decode case; ``per_runtime=False``: every case). A runtime whose decode step cannot be
-    split (no per-token model timings) shows its TPOT as an outline bar marked "not split". Log x axis: the
-    runtimes span two orders of magnitude."""
+    split (no per-token model timings) shows its TPOT as an outline bar marked "not split". Linear axis, cut (and
+    marked) when a runtime is over 10x the median one."""
     frame = _per_runtime(breakdown) if per_runtime else breakdown.dropna(subset=["tpot_ms"]).sort_values("tpot_ms")
+    frame = frame.reset_index(drop=True)
+    split = frame["model_ms"].notna() & frame["other_ms"].notna()
+    ends = (frame["model_ms"] + frame["other_ms"]).where(split, frame["tpot_ms"])
+    cut = axis_cut(ends.tolist(), headroom=1.8)  # room for the long labels
     fig, ax = _figure(len(frame))
-    for i, (_, row) in enumerate(frame.reset_index(drop=True).iterrows()):
+    for i, row in frame.iterrows():
         color = runtime_color(row["runtime"])
-        if math.isfinite(row["model_ms"]) and math.isfinite(row["other_ms"]):
+        if split[i]:
             ax.barh(i, row["model_ms"], color=color, edgecolor="black", linewidth=0.5)
             ax.barh(i, row["other_ms"], left=row["model_ms"], color=color, alpha=0.45, hatch=_HATCH,
                     edgecolor="black", linewidth=0.5)
-            text = f"{row['model_ms'] + row['other_ms']:.1f} ms ({row['overhead_share']:.0%} around the model)"
+            text = f"{ends[i]:.1f} ms ({row['overhead_share']:.0%} around the model)"
         else:
             ax.barh(i, row["tpot_ms"], facecolor="none", edgecolor=color, linewidth=1.5)
             text = f"{row['tpot_ms']:.1f} ms (not split)"
-        end = row["tpot_ms"] if not math.isfinite(row["model_ms"]) else row["model_ms"] + row["other_ms"]
-        ax.annotate(text, (end, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+        _end_label(ax, i, ends[i], text, cut)
     ax.set_yticks(range(len(frame)), frame["label"].tolist())
     ax.invert_yaxis()
-    ax.set_xscale("log")
-    highest = float(frame["tpot_ms"].max()) if len(frame) else 10.0
-    lowest = float(frame[["model_ms", "tpot_ms"]].min().min()) if len(frame) else 1.0
-    ax.set_xlim(lowest / 2 if math.isfinite(lowest) and lowest > 0 else 0.1, highest * 12)
-    ax.set_xlabel("decode time per output token, ms (median, log scale)")
+    ax.set_xlim(0, cut if cut is not None else max(float(ends.max()) if len(ends) else 1.0, 1e-9) * 1.6)
+    ax.set_xlabel("decode time per output token, ms (median)" + (" - axis cut" if cut else ""))
     ax.set_title(title or "Where a decode step goes: model execution vs everything around it")
-    ax.grid(axis="x", alpha=0.3, which="both")
+    ax.grid(axis="x", alpha=0.3)
     _legend(ax, frame["runtime"].tolist(), "model execution", "around it (loop, sampling, detokenize, glue)")
     return fig

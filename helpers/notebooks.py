@@ -118,6 +118,16 @@ CATALOGUE: list[NotebookSpec] = [
         minutes_smoke=0.5,
         minutes_full=0.5,
     ),
+    NotebookSpec(
+        "06_rag_latency_where_time_goes",
+        "RAG-shaped latency: where the time goes",
+        "A ~1,000-token RAG prompt and a 64-token answer on torch fp32, the ITREX seed path, optimum-intel, OpenVINO "
+        "GenAI 2024.2/2026 and llama.cpp: TTFT/TPOT/E2E with intervals, decode split into model execution vs the "
+        "loop around it, bar verdicts vs llama.cpp; the GenAI LLMPipeline recipe and its LangChain wrapper.",
+        smoke={"recompute": False, "show_recipe": False},
+        minutes_smoke=0.5,
+        minutes_full=1,  # reads the results file and runs the recipe; recompute=True measures again (~8 min)
+    ),
 ]
 
 
