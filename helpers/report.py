@@ -14,12 +14,29 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import device, rag_bench, settings
+from helpers import latency_analysis as la
 from helpers import sweep_analysis as sa
+from helpers import sweep_verdicts as sv
 from helpers.results import ResultsStore
 from helpers.settings import repo_relative
 
-#: Kinds that are not sweep grids.
-_NOT_SWEEPS = ("embedders", "peers")
+#: Kinds that are not sweep grids (a ``<grid>-rerun`` file is a second run, shown with its grid).
+_NOT_SWEEPS = ("embedders", "peers", "rag_latency")
+#: Sweep columns: rows measured with the KLD evaluation, and rows written before it (committed references).
+_SWEEP_COLUMNS = [
+    "label",
+    "kld_mean",
+    "top1_agreement",
+    "perplexity",
+    "ppl_change",
+    "decode_tokens_per_s",
+    "decode_speedup",
+    "genai_2026_tpot_ms",
+    "prefill_ms",
+    "model_mb",
+]
+_OLD_SWEEP_COLUMNS = ["label", "perplexity", "ppl_change", "faq_choice_accuracy", "decode_tokens_per_s"]
+_OLD_SWEEP_COLUMNS += ["decode_speedup", "prefill_ms", "model_mb"]
 
 
 def _machine(df: pd.DataFrame, path: Path) -> str:
@@ -68,16 +85,7 @@ def sweep_table(path: Path) -> str:
     ok = sa.measured(df)
     if ok.empty:
         return f"(no measured points in {path.name})"
-    cols = [
-        "label",
-        "perplexity",
-        "ppl_change",
-        "faq_choice_accuracy",
-        "decode_tokens_per_s",
-        "decode_speedup",
-        "prefill_ms",
-        "model_mb",
-    ]
+    cols = _SWEEP_COLUMNS if "kld_mean" in ok else _OLD_SWEEP_COLUMNS
     shown = ok.sort_values("decode_tokens_per_s", ascending=False).reindex(columns=cols)
     lines = [
         _measured_on(ok, path),
@@ -141,6 +149,41 @@ def budget_check(path: Path, reference: Path) -> str:
     return "\n".join(lines)
 
 
+def interval_verdicts(path: Path) -> str:
+    """The 4-bit bars with intervals (decode on HF generate, and on GenAI 2026 where measured), and how the verdicts
+    moved in the grid's second run (``<grid>-rerun``) if there is one."""
+    df = sa.results_frame(path)
+    lines = [f"- {line}" for line in sv.interval_verdict_lines(df)]
+    if "genai_2026_tpot_ms_samples" in df:
+        lines += ["", "OpenVINO points served by GenAI 2026 (same IRs):", ""]
+        lines += [f"- {line}" for line in sv.interval_verdict_lines(df, speed="genai_2026_speedup")]
+    rerun = path.with_name(f"{path.stem}-rerun.jsonl")
+    if rerun.is_file():
+        moved = sv.verdict_movement(df, sa.results_frame(rerun), ("run 1", "run 2"))
+        lines += [
+            "",
+            f"Second run (`{_short(rerun)}`, fresh processes, opposite order): {int(moved['verdict moved'].sum())} "
+            f"of {len(moved)} points changed a verdict.",
+            "",
+            moved.to_markdown(index=False),
+        ]
+    return "\n".join(lines)
+
+
+def latency(path: Path) -> str:
+    """RAG-shaped latency (1,000-token prompt, 64 new): medians with intervals per case, then the bars' verdicts."""
+    rows = la.load(path, only_ok=False)
+    ok = rows[rows["status"] == "ok"] if not rows.empty else rows
+    if ok.empty:
+        return f"(no measured cases in {path.name})"
+    table = la.summary_table(la.pooled(ok))
+    cols = ["label", "n_runs", "ttft_s", "tpot_ms", "tpot_ms_lo", "tpot_ms_hi", "e2e_s", "e2e_s_lo", "e2e_s_hi"]
+    shown = table.reindex(columns=[*cols, "model_ms", "other_ms"]).round(3)
+    lines = [f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`", "", shown.to_markdown(index=False)]
+    lines += [""] + [f"- {line}" for line in la.verdict_lines(rows)]
+    return "\n".join(lines)
+
+
 def peer_line(path: Path) -> str:
     """The latest llama.cpp peer measurement as one sentence."""
     row = sa.latest_peer(path)
@@ -168,7 +211,7 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
     label = label or profile
     kinds = sorted(p.stem for p in (root / profile).glob("*.jsonl"))
     path = {kind: settings.results_path(kind, profile=profile, root=root) for kind in kinds}
-    sweeps = [k for k in kinds if k not in _NOT_SWEEPS]
+    sweeps = [k for k in kinds if k not in _NOT_SWEEPS and not k.endswith("-rerun")]
     out = []
     if "embedders" in path:
         out.append(f"#### Embedders ({label})\n\n" + rag_table(path["embedders"]))
@@ -178,6 +221,11 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
         out.append(f"#### Peer ({label})\n\n" + peer_line(path["peers"]))
     if "full" in path:
         out.append(f"#### Verdicts ({_short(path['full'])})\n\n" + verdicts(path["full"], path.get("peers")))
+    for kind in sweeps:
+        if "decode_ms_samples" in sa.results_frame(path[kind]):
+            out.append(f"#### Verdicts with intervals ({_short(path[kind])})\n\n" + interval_verdicts(path[kind]))
+    if "rag_latency" in path:
+        out.append(f"#### RAG-shaped latency ({_short(path['rag_latency'])})\n\n" + latency(path["rag_latency"]))
     if "openvino" in path and "full" in path:
         check = budget_check(path["openvino"], path["full"])
         out.append(f"#### The bars re-checked at another budget ({_short(path['openvino'])})\n\n" + check)
