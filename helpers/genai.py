@@ -29,10 +29,9 @@ from pydantic import ConfigDict, PrivateAttr, model_validator
 
 from helpers.llm import check_stateful
 from helpers.settings import enforce_offline, ov_config
+from helpers.tokenizer_irs import DETOKENIZER_XML, TOKENIZER_XML, convert_tokenizer_irs
 
 MODEL_XML = "openvino_model.xml"
-TOKENIZER_XML = "openvino_tokenizer.xml"
-DETOKENIZER_XML = "openvino_detokenizer.xml"
 #: OpenVINO LLM compilation has crashed (SIGFPE) with ``INFERENCE_NUM_THREADS=1``: 1 is raised to this.
 MIN_THREADS = 2
 PRECISION_HINTS = ("f32", "bf16")
@@ -40,30 +39,6 @@ PRECISION_HINTS = ("f32", "bf16")
 GENERATION_FIELDS = ("max_new_tokens", "ignore_eos", "do_sample", "temperature", "top_p", "top_k", "repetition_penalty")
 
 logger = logging.getLogger(__name__)
-
-
-def convert_tokenizer_irs(tokenizer_dir: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``openvino_tokenizer.xml`` and ``openvino_detokenizer.xml`` for a local Hugging Face tokenizer.
-
-    Offline, no remote code. The detokenizer skips special tokens, so answers carry no end-of-turn marker.
-    Returns ``(tokenizer_xml, detokenizer_xml)`` inside ``out_dir`` (created if missing).
-    """
-    enforce_offline()
-    tokenizer_dir = Path(tokenizer_dir)
-    if not tokenizer_dir.is_dir():
-        raise FileNotFoundError(f"tokenizer_dir={str(tokenizer_dir)!r} is not a folder: allowed is a local folder")
-    import openvino as ov
-    from openvino_tokenizers import convert_tokenizer
-    from transformers import AutoTokenizer
-
-    hf_tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
-    ov_tokenizer, ov_detokenizer = convert_tokenizer(hf_tokenizer, with_detokenizer=True, skip_special_tokens=True)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = (out / TOKENIZER_XML, out / DETOKENIZER_XML)
-    ov.save_model(ov_tokenizer, str(paths[0]))
-    ov.save_model(ov_detokenizer, str(paths[1]))
-    return paths
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> str:

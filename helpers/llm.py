@@ -559,7 +559,7 @@ def _export_ir(model_dir: str, out: str) -> float:
     model.save_pretrained(out)
     load_tokenizer(model_dir).save_pretrained(out)
     _copy_side_files(Path(model_dir), Path(out))
-    from helpers.genai import convert_tokenizer_irs  # OpenVINO GenAI reads the tokenizer as IRs of its own
+    from helpers.tokenizer_irs import convert_tokenizer_irs  # OpenVINO GenAI reads the tokenizer as IRs
 
     convert_tokenizer_irs(out, out)
     return round(time.perf_counter() - start, 2)
