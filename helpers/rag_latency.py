@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import bench, data, models, sweep
+from helpers import bench, data, models, runner
 from helpers.results import ResultsStore
 from helpers.settings import enforce_offline, results_path, set_threads
 
@@ -172,7 +172,7 @@ def run(
     store = ResultsStore(out)
     evaluator = CaseEvaluator(prompts, warmup, iterations)
     print(f"RAG-shaped latency: {len(cases(threads, rounds))} cases -> {out}")
-    return sweep.run_sweep(cases(threads, rounds), store, evaluator, unsupported_reason=unsupported_reason)
+    return runner.run_sweep(cases(threads, rounds), store, evaluator, unsupported_reason=unsupported_reason)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import models, sweep
+from helpers import models, runner, sweep_grid
 from helpers.bench import run_in_fresh_process
 from helpers.results import ResultsStore
 from helpers.shape_checks import group_size_problem, linear_in_features
-from helpers.sweep import SweepPoint
+from helpers.sweep_grid import SweepPoint
 
 #: OpenVINO grid names -> the ITREX weight dtype whose NNCF plan they are (int4 sym/asym = int4_clip's grid).
 OV_DTYPE_TO_WOQ = {"int8": "int8", "int4": "int4_clip", "nf4": "nf4"}
@@ -63,7 +63,7 @@ BUDGETS: dict[str, EvalBudget] = {
 
 
 def measured_with(budget: EvalBudget) -> Callable[[dict[str, Any]], bool]:
-    """Resume rule for :func:`helpers.sweep.run_sweep`: keep a finished row only if it was measured with ``budget``
+    """Resume rule for :func:`helpers.runner.run_sweep`: keep a finished row only if it was measured with ``budget``
     (unsupported and failed rows do not depend on it), so a completed resume never mixes budgets in its results."""
     wanted = asdict(budget)
 
@@ -95,7 +95,7 @@ def run_grid(
     written now. Used by the CLI and notebook 04."""
     if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r} is unknown: allowed values are {', '.join(BUDGETS)}")
-    points = sweep.get_grid(grid).points()
+    points = sweep_grid.get_grid(grid).points()
     if reverse:  # a second, independent run in the opposite order: drift over the run hits the points differently
         points = points[::-1]
     store = ResultsStore(out)
@@ -103,7 +103,7 @@ def run_grid(
     reuse = measured_with(BUDGETS[budget])
     print(f"grid {grid}, {budget} budget -> {out}")
     if ray:
-        return sweep.run_sweep_ray(
+        return runner.run_sweep_ray(
             points,
             store,
             evaluator,
@@ -112,7 +112,7 @@ def run_grid(
             address=ray_address,
             reuse=reuse,
         )
-    return sweep.run_sweep(points, store, evaluator, unsupported_reason=unsupported_reason, reuse=reuse)
+    return runner.run_sweep(points, store, evaluator, unsupported_reason=unsupported_reason, reuse=reuse)
 
 
 def woq_config_for(point: SweepPoint):

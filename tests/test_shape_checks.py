@@ -9,7 +9,7 @@ import pytest
 
 from helpers import models, sweep_eval
 from helpers.shape_checks import allowed_group_sizes, check_group_size, group_size_problem, linear_in_features
-from helpers.sweep import SweepPoint
+from helpers.sweep_grid import SweepPoint
 
 SMOLLM2 = {"model.layers.0.self_attn.q_proj": 576, "model.layers.0.mlp.down_proj": 1536}
 

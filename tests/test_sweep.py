@@ -1,6 +1,6 @@
 import pytest
 
-from helpers import sweep
+from helpers import runner, sweep_grid
 from helpers.results import ResultsStore
 
 
@@ -17,32 +17,32 @@ def fake_evaluate(calls):
 
 
 def test_grid_points_are_deterministic_and_keys_unique():
-    points = sweep.get_grid("large").points()
-    assert points == sweep.get_grid("large").points()
-    assert len({p.key for p in sweep.get_grid("full").points()}) == len(sweep.get_grid("full").points())
+    points = sweep_grid.get_grid("large").points()
+    assert points == sweep_grid.get_grid("large").points()
+    assert len({p.key for p in sweep_grid.get_grid("full").points()}) == len(sweep_grid.get_grid("full").points())
     assert len({p.key for p in points}) == len(points)
     assert points[0].key == "torch/fp32"
 
 
 def test_ratio_keeps_old_keys_and_names_mixed_points():
-    assert sweep.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto").key == "openvino/int4/g32/asym/AWQ/auto"
-    mixed = sweep.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.8)
+    assert sweep_grid.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto").key == "openvino/int4/g32/asym/AWQ/auto"
+    mixed = sweep_grid.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.8)
     assert mixed.key == "openvino/int4/g32/asym/AWQ/auto/r0.8"
     assert mixed.label == "openvino int4 g32 asym AWQ 80%+int8"
     with pytest.raises(ValueError, match=r"ratio=0 is not supported: allowed values are numbers in \(0, 1\]"):
-        sweep.SweepPoint("openvino", "int4", ratio=0)
+        sweep_grid.SweepPoint("openvino", "int4", ratio=0)
 
 
 def test_unknown_grid_and_backend_are_refused_with_allowed_values():
     with pytest.raises(ValueError, match="allowed values are smoke"):
-        sweep.get_grid("huge")
+        sweep_grid.get_grid("huge")
     with pytest.raises(ValueError, match="allowed values are torch, itrex, openvino"):
-        sweep.SweepPoint("cuda", "nf4")
+        sweep_grid.SweepPoint("cuda", "nf4")
 
 
 def test_resume_after_kill_loses_nothing_and_recomputes_nothing(tmp_path):
     store = ResultsStore(tmp_path / "sweep.jsonl")
-    points = sweep.get_grid("dtypes").points()
+    points = sweep_grid.get_grid("dtypes").points()
     calls: list[str] = []
     inner = fake_evaluate(calls)
 
@@ -52,13 +52,13 @@ def test_resume_after_kill_loses_nothing_and_recomputes_nothing(tmp_path):
         return inner(point)
 
     with pytest.raises(Killed):
-        sweep.run_sweep(points, store, dies_on_fourth, progress=False)
+        runner.run_sweep(points, store, dies_on_fourth, progress=False)
     finished = store.done_keys()
     assert finished == {p.key for p in points[:3]}
     first_rows = {k: dict(v) for k, v in store.latest().items()}
 
     calls.clear()
-    sweep.run_sweep(points, store, fake_evaluate(calls), progress=False)
+    runner.run_sweep(points, store, fake_evaluate(calls), progress=False)
     assert calls == [p.key for p in points[3:]]  # nothing finished was recomputed
     assert store.done_keys() == {p.key for p in points}
     for key, row in first_rows.items():  # nothing finished was lost or changed
@@ -67,7 +67,7 @@ def test_resume_after_kill_loses_nothing_and_recomputes_nothing(tmp_path):
 
 def test_unsupported_points_carry_a_reason_and_failures_are_recorded(tmp_path):
     store = ResultsStore(tmp_path / "s.jsonl")
-    points = [sweep.SweepPoint("torch", "fp32"), sweep.SweepPoint("openvino", "fp4_e2m1")]
+    points = [sweep_grid.SweepPoint("torch", "fp32"), sweep_grid.SweepPoint("openvino", "fp4_e2m1")]
 
     def reason(point):
         return "fp4_e2m1 has no OpenVINO 2024.2 equivalent" if point.weight_dtype == "fp4_e2m1" else None
@@ -75,7 +75,7 @@ def test_unsupported_points_carry_a_reason_and_failures_are_recorded(tmp_path):
     def boom(point):
         raise RuntimeError("out of memory")
 
-    rows = sweep.run_sweep(points, store, boom, unsupported_reason=reason, progress=False)
+    rows = runner.run_sweep(points, store, boom, unsupported_reason=reason, progress=False)
     by_key = {r["key"]: r for r in rows}
     assert by_key[points[1].key]["status"] == "unsupported"
     assert "no OpenVINO" in by_key[points[1].key]["reason"]
@@ -91,7 +91,7 @@ def _ray_evaluate(point):
 def test_ray_sweep_on_local_single_node_cluster(tmp_path):
     ray = pytest.importorskip("ray", reason="optional extra: pip install -r requirements-distributed.txt")
     store = ResultsStore(tmp_path / "ray.jsonl")
-    points = sweep.get_grid("smoke").points()
+    points = sweep_grid.get_grid("smoke").points()
     store.append({"key": points[0].key, "status": "ok", "perplexity": 1.0})  # already finished: must be skipped
     try:
         import sys
@@ -104,7 +104,7 @@ def test_ray_sweep_on_local_single_node_cluster(tmp_path):
             log_to_driver=False,
             configure_logging=False,
         )
-        rows = sweep.run_sweep_ray(points, store, _ray_evaluate, num_threads=1)
+        rows = runner.run_sweep_ray(points, store, _ray_evaluate, num_threads=1)
     finally:
         ray.shutdown()
     assert {r["key"] for r in rows} == {p.key for p in points[1:]}
@@ -114,17 +114,17 @@ def test_ray_sweep_on_local_single_node_cluster(tmp_path):
 
 def test_resume_measures_again_only_the_rows_the_rule_rejects(tmp_path):
     store = ResultsStore(tmp_path / "sweep.jsonl")
-    points = sweep.get_grid("smoke").points()
+    points = sweep_grid.get_grid("smoke").points()
     calls: list[str] = []
-    sweep.run_sweep(points, store, fake_evaluate(calls), progress=False)
+    runner.run_sweep(points, store, fake_evaluate(calls), progress=False)
     old = store.latest()
 
     def reuse(row):  # e.g. "measured with the budget asked for now"
         return row["key"] != points[1].key
 
-    assert sweep.points_to_run(points, store, reuse) == [points[1]]
+    assert runner.points_to_run(points, store, reuse) == [points[1]]
     calls.clear()
-    sweep.run_sweep(points, store, fake_evaluate(calls), progress=False, reuse=reuse)
+    runner.run_sweep(points, store, fake_evaluate(calls), progress=False, reuse=reuse)
     assert calls == [points[1].key]
     assert store.latest()[points[1].key] != old[points[1].key]  # the new row supersedes the old one
     assert {k: v for k, v in store.latest().items() if k != points[1].key} == {

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from helpers import sweep_eval
-from helpers.sweep import SweepPoint
+from helpers.sweep_grid import SweepPoint
 
 
 @pytest.mark.parametrize(
