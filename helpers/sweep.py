@@ -15,7 +15,7 @@ from pathlib import Path
 
 from helpers import sweep_eval
 from helpers.settings import results_path
-from helpers.sweep_grid import GRIDS, SweepPoint  # noqa: F401  (SweepPoint: rows pickled by older runs)
+from helpers.sweep_grid import GRIDS
 
 
 def main(argv: list[str] | None = None) -> int:
