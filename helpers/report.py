@@ -181,6 +181,11 @@ def latency(path: Path) -> str:
     shown = table.reindex(columns=[*cols, "model_ms", "other_ms"]).round(3)
     lines = [f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`", "", shown.to_markdown(index=False)]
     lines += [""] + [f"- {line}" for line in la.verdict_lines(rows)]
+    if (ok["num_threads"] == 1).any():
+        lines.append(
+            "- 1 thread: OpenVINO cases (optimum-intel, GenAI) keep 2 OpenVINO threads (INFERENCE_NUM_THREADS=1 has "
+            "crashed OpenVINO LLM compilation), so only torch, ITREX and llama.cpp run on 1 thread here"
+        )
     return "\n".join(lines)
 
 
