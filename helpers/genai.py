@@ -27,11 +27,11 @@ from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import GenerationChunk
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
-from helpers.llm import check_stateful
+from helpers.llm import OV_XML_NAME, check_stateful
 from helpers.settings import enforce_offline, ov_config
 from helpers.tokenizer_irs import DETOKENIZER_XML, TOKENIZER_XML, convert_tokenizer_irs
 
-MODEL_XML = "openvino_model.xml"
+MODEL_XML = OV_XML_NAME  # the stateful LLM IR GenAI loads
 #: OpenVINO LLM compilation has crashed (SIGFPE) with ``INFERENCE_NUM_THREADS=1``: 1 is raised to this.
 MIN_THREADS = 2
 PRECISION_HINTS = ("f32", "bf16")

@@ -2,9 +2,9 @@
 
 * :func:`load`: a ``rag_latency`` results file as a frame (latest row per key; ok rows by default).
 * :func:`pooled`: both rounds of a case (runtime, weights, threads) pooled into one sample set per metric.
-* :func:`summary_table`: medians with distribution-free 95 % intervals (:func:`helpers.accuracy.median_ci`).
+* :func:`summary_table`: medians with distribution-free 95 % intervals (:func:`helpers.intervals.median_ci`).
 * :func:`verdicts` / :func:`verdict_lines`: the issue-14 bars, ratios with bootstrap intervals
-  (:func:`helpers.accuracy.ratio_ci`) judged by :func:`helpers.accuracy.bar_verdict`; a missing case is said.
+  (:func:`helpers.intervals.ratio_ci`) judged by :func:`helpers.intervals.bar_verdict`; a missing case is said.
 * :func:`breakdown`: decode ms/token split into model execution and everything around it, per case.
 * :func:`profile_runs` / :func:`overview_lines`: this machine's file beside each committed profile's, labelled.
 """
@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from helpers import device
-from helpers.accuracy import Interval, bar_verdict, median_ci, ratio_ci
+from helpers.intervals import Interval, bar_verdict, median_ci, ratio_ci
 from helpers.results import ResultsStore
 from helpers.settings import COMMITTED_RESULTS, repo_relative
 from helpers.sweep_analysis import check_profile

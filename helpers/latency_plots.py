@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from helpers.accuracy import Interval
+from helpers.intervals import Interval
 from helpers.latency_analysis import interval
 
 #: runtime -> colour, the same in every latency plot (order of :data:`helpers.rag_latency.CASES`)

@@ -1043,7 +1043,7 @@ def measure_generation(
         "e2e_s": round(full.median, 3),
         "e2e_s_p90": round(full.p90, 3),
         "e2e_tokens_per_s": round(max_new_tokens / full.median, 2),
-        # raw per-run samples, for intervals on medians and on speed-up ratios (helpers.accuracy.ratio_ci)
+        # raw per-run samples, for intervals on medians and on speed-up ratios (helpers.intervals.ratio_ci)
         "prefill_ms_samples": [round(1000 * x, 3) for x in prefill.seconds],
         "decode_ms_samples": [round(1000 * x, 3) for x in decode.seconds],
         "warmup": warmup,

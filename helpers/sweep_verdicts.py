@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from helpers.accuracy import bar_verdict, ratio_ci
+from helpers.intervals import bar_verdict, ratio_ci
 from helpers.sweep_analysis import BASELINE_KEY, int4_class, measured
 
 #: The cookbook's bars for a 4-bit point: decode speed vs torch fp32, and perplexity change vs fp32.

@@ -12,6 +12,7 @@ import pytest
 
 from helpers import accuracy as A
 from helpers import data
+from helpers import intervals as I
 from helpers.metrics import topk_kl_divergence
 
 pytestmark = pytest.mark.slow
@@ -173,40 +174,40 @@ def test_reference_cache_is_reused_and_invalidated_by_other_windows(tiny_lm_dir,
         ((0.10, 0.20), 0.10, False, "tie within noise"),  # the bar on the edge counts as inside
         ((2.1, 2.6), 2.0, True, "met"),
         ((1.5, 1.9), 2.0, True, "missed"),
-        (A.Interval(2.0, 1.9, 2.2), 2.0, True, "tie within noise"),
+        (I.Interval(2.0, 1.9, 2.2), 2.0, True, "tie within noise"),
     ],
 )
 def test_bar_verdict(interval, bar, higher, verdict):
-    assert A.bar_verdict(interval, bar, higher_is_better=higher) == verdict
+    assert I.bar_verdict(interval, bar, higher_is_better=higher) == verdict
 
 
 def test_bar_verdict_refuses_unknown_intervals():
     with pytest.raises(ValueError):
-        A.bar_verdict((math.nan, 1.0), 0.5, True)
+        I.bar_verdict((math.nan, 1.0), 0.5, True)
 
 
 def test_ratio_and_median_intervals_on_synthetic_timings():
     rng = np.random.default_rng(0)
     baseline, fast = 2.0 + 0.02 * rng.standard_normal(20), 1.0 + 0.01 * rng.standard_normal(20)
-    ratio = A.ratio_ci(baseline, fast)
+    ratio = I.ratio_ci(baseline, fast)
     assert ratio.lo < ratio.value < ratio.hi and 1.95 < ratio.lo and ratio.hi < 2.05
-    assert A.bar_verdict(ratio, 1.5, higher_is_better=True) == "met"
-    noisy = A.ratio_ci(1.0 + 0.2 * rng.standard_normal(5), 1.0 + 0.2 * rng.standard_normal(5))
-    assert A.bar_verdict(noisy, 1.0, higher_is_better=True) == "tie within noise"
-    assert A.ratio_ci([1.0, 1.1], [0.5, 0.55]) == A.ratio_ci([1.0, 1.1], [0.5, 0.55])  # fixed seed
-    five = A.median_ci([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert I.bar_verdict(ratio, 1.5, higher_is_better=True) == "met"
+    noisy = I.ratio_ci(1.0 + 0.2 * rng.standard_normal(5), 1.0 + 0.2 * rng.standard_normal(5))
+    assert I.bar_verdict(noisy, 1.0, higher_is_better=True) == "tie within noise"
+    assert I.ratio_ci([1.0, 1.1], [0.5, 0.55]) == I.ratio_ci([1.0, 1.1], [0.5, 0.55])  # fixed seed
+    five = I.median_ci([5.0, 1.0, 3.0, 2.0, 4.0])
     assert five[:3] == (3.0, 1.0, 5.0) and five.confidence == pytest.approx(1 - 2 / 32)
-    many = A.median_ci(rng.standard_normal(200))
+    many = I.median_ci(rng.standard_normal(200))
     assert many.confidence >= 0.95 and many.lo < 0 < many.hi and many.hi - many.lo < 0.5
 
 
 def test_bootstrap_ci_resamples_windows_and_is_deterministic():
     rng = np.random.default_rng(0)
     few, more = rng.exponential(size=(8, 50)), rng.exponential(size=(128, 50))
-    narrow, wide = A.bootstrap_ci(more, np.mean), A.bootstrap_ci(few, np.mean)
+    narrow, wide = I.bootstrap_ci(more, np.mean), I.bootstrap_ci(few, np.mean)
     assert narrow.hi - narrow.lo < 0.5 * (wide.hi - wide.lo)
-    assert A.bootstrap_ci(few, np.mean) == wide
-    assert A.bootstrap_ci(np.ones((6, 3)), np.mean) == (1.0, 1.0, 1.0, 0.95)
-    assert math.isnan(A.bootstrap_ci(few[:1], np.mean).lo)
-    paired = A.bootstrap_ci((few, few + 1), lambda a, b: np.mean(b) - np.mean(a))
+    assert I.bootstrap_ci(few, np.mean) == wide
+    assert I.bootstrap_ci(np.ones((6, 3)), np.mean) == (1.0, 1.0, 1.0, 0.95)
+    assert math.isnan(I.bootstrap_ci(few[:1], np.mean).lo)
+    paired = I.bootstrap_ci((few, few + 1), lambda a, b: np.mean(b) - np.mean(a))
     assert paired[:3] == pytest.approx((1.0, 1.0, 1.0))  # the same windows for both: the difference has no noise
