@@ -52,7 +52,7 @@ class _Tokens(BaseCallbackHandler):
 
 def test_ir_is_stateful_and_a_stateless_one_is_refused(ir_dir: Path, tmp_path: Path) -> None:
     names = check_stateful(ir_dir / G.MODEL_XML)
-    assert len(names) in (3, 4) and names[0] == "input_ids" and "beam_idx" in names
+    assert len(names) in (3, 4) and "input_ids" in names and "beam_idx" in names
     assert (ir_dir / G.TOKENIZER_XML).is_file() and (ir_dir / G.DETOKENIZER_XML).is_file()
     # a one-input IR (the tokenizer) stands in for an IR that is not stateful
     shutil.copy(ir_dir / G.TOKENIZER_XML, tmp_path / G.MODEL_XML)
