@@ -172,7 +172,9 @@ def run(
     store = ResultsStore(out)
     evaluator = CaseEvaluator(prompts, warmup, iterations)
     print(f"RAG-shaped latency: {len(cases(threads, rounds))} cases -> {out}")
-    return runner.run_sweep(cases(threads, rounds), store, evaluator, unsupported_reason=unsupported_reason)
+    stamp = bench.profile_record(max(threads))  # unsupported rows name their profile too
+    todo = cases(threads, rounds)
+    return runner.run_sweep(todo, store, evaluator, unsupported_reason=unsupported_reason, stamp=stamp)
 
 
 def main(argv: list[str] | None = None) -> int:

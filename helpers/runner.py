@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -34,8 +34,12 @@ def run_sweep(
     unsupported_reason: SupportCheck | None = None,
     progress: bool = True,
     reuse: RowCheck | None = None,
+    stamp: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate each point not yet in ``store`` and append its row as soon as it is done.
+
+    ``stamp`` (e.g. :func:`helpers.bench.profile_record`) goes into every row, unsupported and failed ones too, so
+    each row says which machine profile wrote it.
 
     A point that raises is recorded with ``status="failed"`` and the error, so one bad point never kills a
     long sweep; delete its row to retry it. A finished row that ``reuse`` rejects (measured with another budget,
@@ -49,7 +53,7 @@ def run_sweep(
     bar = tqdm(todo, desc=f"sweep ({done})", unit="point", disable=not progress)
     for point in bar:
         bar.set_postfix_str(point.key)
-        row = evaluate_one(point, evaluate, unsupported_reason)
+        row = {**(stamp or {}), **evaluate_one(point, evaluate, unsupported_reason)}
         store.append(row)
         written.append(row)
     return written
@@ -83,6 +87,7 @@ def run_sweep_ray(
     num_threads: int = 2,
     address: str | None = None,
     reuse: RowCheck | None = None,
+    stamp: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Same as :func:`run_sweep` but one Ray task per point, each reserving ``num_threads`` CPUs.
 
@@ -113,7 +118,7 @@ def run_sweep_ray(
     written: list[dict[str, Any]] = []
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)
-        row = ray.get(ready[0])
+        row = {**(stamp or {}), **ray.get(ready[0])}
         store.append(row)
         written.append(row)
     return written

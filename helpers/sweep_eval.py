@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import models, runner, sweep_grid
+from helpers import bench, models, runner, sweep_grid
 from helpers.bench import run_in_fresh_process
 from helpers.results import ResultsStore
 from helpers.shape_checks import group_size_problem, linear_in_features
@@ -100,6 +100,7 @@ def run_grid(
         points = points[::-1]
     store = ResultsStore(out)
     evaluator = PointEvaluator(num_threads=num_threads, budget=BUDGETS[budget])
+    stamp = bench.profile_record(num_threads)  # every row, unsupported ones too, names its machine profile
     reuse = measured_with(BUDGETS[budget])
     print(f"grid {grid}, {budget} budget -> {out}")
     if ray:
@@ -111,8 +112,9 @@ def run_grid(
             num_threads=num_threads,
             address=ray_address,
             reuse=reuse,
+            stamp=stamp,
         )
-    return runner.run_sweep(points, store, evaluator, unsupported_reason=unsupported_reason, reuse=reuse)
+    return runner.run_sweep(points, store, evaluator, unsupported_reason=unsupported_reason, reuse=reuse, stamp=stamp)
 
 
 def woq_config_for(point: SweepPoint):
@@ -296,7 +298,7 @@ def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> d
     settings.enforce_offline()
     settings.set_threads(num_threads)
     model, tokenizer, facts = _load(point, num_threads, budget)
-    row: dict[str, Any] = {**facts, **bench.profile_record(num_threads)}
+    row: dict[str, Any] = dict(facts)  # the runner stamps the machine profile on every row
     reference = accuracy.reference_for(
         models.causal_lm_dir(),
         tokenizer,

@@ -23,18 +23,16 @@ PROMPT = "Macbeth shall sleep no more"
 
 @pytest.fixture(scope="module")
 def ir_dir(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Stateful fp32 IR of the tiny model with its HF tokenizer and the two tokenizer IRs beside it."""
-    from optimum.intel import OVModelForCausalLM
+    """Stateful fp32 IR of the tiny model, built by the cookbook's export (a fresh process, so ITREX imported by
+    other tests cannot push optimum-intel onto its non-stateful ONNX path), tokenizer and tokenizer IRs inside."""
+    from helpers import llm
 
-    out = tmp_path_factory.mktemp("genai") / "tiny-ir"
-    model = OVModelForCausalLM.from_pretrained(
-        str(tiny_dir), export=True, stateful=True, load_in_8bit=False, compile=False
-    )
-    model.save_pretrained(out)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(tiny_dir / name, out / name)
-    assert G.convert_tokenizer_irs(out, out) == (out / G.TOKENIZER_XML, out / G.DETOKENIZER_XML)
-    return out
+    return llm.export_openvino_llm(tiny_dir, tmp_path_factory.mktemp("genai") / "tiny-ir")
+
+
+def test_convert_tokenizer_irs_writes_both(tiny_dir: Path, tmp_path: Path) -> None:
+    assert G.convert_tokenizer_irs(tiny_dir, tmp_path) == (tmp_path / G.TOKENIZER_XML, tmp_path / G.DETOKENIZER_XML)
+    assert all(p.is_file() for p in (tmp_path / G.TOKENIZER_XML, tmp_path / G.DETOKENIZER_XML))
 
 
 @pytest.fixture(scope="module")

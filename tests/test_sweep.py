@@ -130,3 +130,19 @@ def test_resume_measures_again_only_the_rows_the_rule_rejects(tmp_path):
     assert {k: v for k, v in store.latest().items() if k != points[1].key} == {
         k: v for k, v in old.items() if k != points[1].key
     }
+
+
+def test_stamp_goes_into_every_row_unsupported_ones_too(tmp_path):
+    store = ResultsStore(tmp_path / "s.jsonl")
+    points = [sweep_grid.SweepPoint("torch", "fp32"), sweep_grid.SweepPoint("openvino", "fp4_e2m1")]
+    stamp = {"profile": "cpu-avx2-t2", "isa_class": "avx2"}
+    rows = runner.run_sweep(
+        points,
+        store,
+        lambda point: {"v": 1},
+        unsupported_reason=lambda p: "no fp4" if p.weight_dtype == "fp4_e2m1" else None,
+        progress=False,
+        stamp=stamp,
+    )
+    assert [r["status"] for r in rows] == ["ok", "unsupported"]
+    assert all(r["profile"] == "cpu-avx2-t2" and r["isa_class"] == "avx2" for r in store.rows())
