@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helpers import llm, models
+from helpers import genai_bench, llm, models
 from helpers import woq_config as wc
 
 
@@ -169,6 +169,37 @@ class VariantRunner:
             }
         )
         return self.openvino(label, path)
+
+    def genai(self, label: str, path: Path, runtime: str = "2024.2") -> dict[str, Any]:
+        """The IR at ``path`` served by OpenVINO GenAI's C++ loop (``runtime`` 2024.2 here, or 2026 from the
+        runtime-only environment), timed with the same warm-up, iterations and output length (helpers.genai_bench);
+        each run gets its own prompt prefix so GenAI 2026's prefix cache cannot serve a repeated prompt."""
+        n = self.timing["warmup"] + self.timing["iterations"]
+        prompts = [f"Run {i}. {self.prompt}" for i in range(n)]
+        try:
+            result = genai_bench.run_genai(
+                path,
+                prompts,
+                runtime=runtime,
+                new_tokens=self.max_new_tokens,
+                threads=self.num_threads,
+                warmup=self.timing["warmup"],
+                iterations=self.timing["iterations"],
+            )
+        except (FileNotFoundError, RuntimeError, ValueError) as exc:
+            return self.record(label, "failed", f"{type(exc).__name__}: {exc}")
+        decode_ms = 1000 * result["median_tpot_s"]
+        row = {
+            "variant": label,
+            "status": "ok",
+            "decode_ms_per_token": decode_ms,
+            "decode_tokens_per_s": 1000 / decode_ms,
+            "prefill_ms": 1000 * result["median_ttft_s"],  # time to the first token, like measure_generation's
+            "build_seconds": round(result["load_s"], 2),
+            "notes": f"OpenVINO GenAI {result['genai_version']}",
+        }
+        self.rows.append(row)
+        return row
 
     def record(self, label: str, status: str, reason: str) -> dict[str, Any]:
         """A variant that was not timed, with the reason (shown in the side-by-side table)."""

@@ -170,12 +170,13 @@ def execute(
         progress_bar=False,
         request_save_on_cell_execute=False,
     )
-    _strip_volatile_metadata(output_path)
+    _strip_volatile_metadata(output_path, params)
     return output_path
 
 
-def _strip_volatile_metadata(path: Path) -> None:
-    """Drop papermill's per-cell timestamps so committed notebooks change only when outputs change."""
+def _strip_volatile_metadata(path: Path, params: dict[str, Any]) -> None:
+    """Drop papermill's per-cell timestamps so committed notebooks change only when outputs change, and record the
+    parameters this run really used (papermill keeps a previous run's when none are injected)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -188,6 +189,7 @@ def _strip_volatile_metadata(path: Path) -> None:
     if "papermill" in nb.metadata:
         for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
             nb.metadata.papermill.pop(key, None)
+        nb.metadata.papermill["parameters"] = dict(params)
     nbformat.write(nb, path)
 
 
