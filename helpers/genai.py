@@ -27,7 +27,7 @@ from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import GenerationChunk
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
-from helpers.llm import OV_XML_NAME, check_stateful
+from helpers.llm import OV_XML_NAME, check_stateful, load_tokenizer
 from helpers.settings import enforce_offline, ov_config
 from helpers.tokenizer_irs import DETOKENIZER_XML, TOKENIZER_XML, convert_tokenizer_irs
 
@@ -140,6 +140,7 @@ class OpenVINOGenAILLM(LLM):
     model_config = ConfigDict(protected_namespaces=())
 
     model_dir: Path
+    tokenizer_dir: Path | None = None  # the Hugging Face tokenizer's folder when it is not inside model_dir
     num_threads: int = MIN_THREADS
     precision_hint: str | None = None
     max_new_tokens: int = 64
@@ -152,6 +153,7 @@ class OpenVINOGenAILLM(LLM):
     stop: list[str] = []
 
     _pipe: Any = PrivateAttr(default=None)
+    _hf_tokenizer: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.RLock)  # one generate at a time per pipeline
 
     @model_validator(mode="after")
@@ -178,7 +180,7 @@ class OpenVINOGenAILLM(LLM):
         missing = not all((model_dir / n).is_file() for n in (TOKENIZER_XML, DETOKENIZER_XML))
         if tokenizer_dir is not None and missing:
             convert_tokenizer_irs(tokenizer_dir, model_dir)
-        return cls(model_dir=model_dir, **fields)
+        return cls(model_dir=model_dir, tokenizer_dir=tokenizer_dir, **fields)
 
     @property
     def _llm_type(self) -> str:
@@ -217,12 +219,28 @@ class OpenVINOGenAILLM(LLM):
             raise ValueError(f"generation options {unknown} are invalid: allowed names are {list(GENERATION_FIELDS)}")
         values = {name: overrides.get(name, getattr(self, name)) for name in GENERATION_FIELDS}
         _check_generation(values)
-        import openvino_genai
-
-        config = openvino_genai.GenerationConfig()
+        # start from the pipeline's own config: it carries the model's eos_token_id (a fresh GenerationConfig has -1,
+        # so generation would run past the end of the answer into a made-up next turn)
+        config = self.pipeline().get_generation_config()
         for name, value in values.items():
             setattr(config, name, value)
         return config
+
+    def encode(self, prompt: str) -> Any:
+        """``openvino_genai.TokenizedInputs`` from the model's own Hugging Face tokenizer (the IR folder's files).
+
+        GenAI could tokenize the text itself, but the 2024.2 tokenizer IR of this model splits chat special tokens
+        such as ``<|im_start|>`` into plain text pieces (66 tokens instead of 37 for a one-line chat prompt), and
+        the model then imitates the broken markup instead of answering. Decoding ids back to text is correct.
+        """
+        import numpy as np
+        import openvino as ov
+        import openvino_genai
+
+        if self._hf_tokenizer is None:
+            self._hf_tokenizer = load_tokenizer(self.tokenizer_dir or self.model_dir)
+        ids = np.asarray([self._hf_tokenizer.encode(prompt, add_special_tokens=False)], dtype=np.int64)
+        return openvino_genai.TokenizedInputs(ov.Tensor(ids), ov.Tensor(np.ones_like(ids)))
 
     def _streamer(self, stop: list[str] | None, sink: Callable[[str], Any] | None = None) -> Any:
         stops = self.stop if stop is None else stop  # a call's own stop list replaces the default
@@ -238,8 +256,8 @@ class OpenVINOGenAILLM(LLM):
         """Generate in one piece; with stop sequences GenAI is halted at the first one and the text cut there."""
         config, streamer, pipe = self.generation_config(**kwargs), self._streamer(stop), self.pipeline()
         with self._lock:
-            text = pipe.generate(prompt, config, streamer)
-        return cut_at_stop(text, streamer.scanner.stops)
+            pipe.generate(self.encode(prompt), config, streamer)
+        return cut_at_stop(streamer._decode(), streamer.scanner.stops)
 
     def _stream(
         self,
@@ -255,7 +273,7 @@ class OpenVINOGenAILLM(LLM):
         def work() -> None:
             try:
                 with self._lock:
-                    pipe.generate(prompt, config, streamer)
+                    pipe.generate(self.encode(prompt), config, streamer)
                 streamer.finish()
             except Exception as exc:  # raised in the consumer
                 chunks.put(exc)
@@ -284,8 +302,9 @@ class OpenVINOGenAILLM(LLM):
         config, clock, pipe = self.generation_config(**overrides), self._streamer([]), self.pipeline()
         with self._lock:
             start = time.perf_counter()
-            text = pipe.generate(prompt, config, clock)
+            pipe.generate(self.encode(prompt), config, clock)
             total = time.perf_counter() - start
+        text = clock._decode()
         n, times = len(clock.times), clock.times
         decode = (times[-1] - times[0]) / (n - 1) * 1000 if n > 1 else float("nan")
         ttft = (times[0] - start) * 1000 if n else float("nan")

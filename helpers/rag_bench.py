@@ -63,6 +63,7 @@ def measure_embedder(name: str, cfg: EmbedBenchConfig, reference_file: str) -> d
     from helpers import bench, data, embedders, metrics, rag, settings
 
     settings.enforce_offline()
+    settings.quiet_known_noise()  # a worker: its stderr lands in the notebook (thousands of lines otherwise)
     settings.set_threads(cfg.num_threads)
     spec = embedders.EMBEDDERS[name]
     calib = data.calibration_texts(cfg.calibration_texts) if spec.needs_calibration else None

@@ -34,6 +34,29 @@ def enforce_offline() -> None:
         os.environ[key] = value
 
 
+#: Third-party messages known to be harmless here, silenced by :func:`quiet_known_noise` (exact text starts; nothing
+#: else is filtered): IPEX's CPU-autocast and BatchNorm-folding notices on a model without BatchNorm, transformers'
+#: deprecation notices of the pinned 4.38, and the tracer's note while exporting to OpenVINO.
+KNOWN_NOISE: tuple[str, ...] = (
+    "In CPU autocast, but the target dtype is not supported",
+    "Conv BatchNorm folding failed during the optimize process",
+    "Linear BatchNorm folding failed during the optimize process",
+    "`_is_quantized_training_enabled` is going to be deprecated",
+    "Converting a tensor to a Python boolean might cause the trace to be incorrect",
+)
+
+
+def quiet_known_noise(progress_bars: bool = False) -> None:
+    """Silence the :data:`KNOWN_NOISE` warnings (the one place they are filtered) and, unless ``progress_bars``,
+    third-party tqdm bars in this process (``TQDM_DISABLE``): for benchmark workers whose output lands in a notebook."""
+    import warnings
+
+    for message in KNOWN_NOISE:
+        warnings.filterwarnings("ignore", message=f"{re.escape(message)}.*")
+    if not progress_bars:
+        os.environ["TQDM_DISABLE"] = "1"
+
+
 def cache_dir() -> Path:
     """Folder for models built from the offline packages; ``$COOKBOOK_CACHE`` overrides ``<repo>/.cache``."""
     path = Path(os.environ.get(CACHE_ENV, REPO_ROOT / ".cache")).expanduser()

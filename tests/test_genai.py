@@ -5,6 +5,7 @@ Plumbing only: the model is random, its text is noise (with split UTF-8 characte
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -148,3 +149,10 @@ def test_from_model_dir_converts_missing_tokenizer_irs(ir_dir: Path, tiny_dir: P
     assert (tmp_path / G.TOKENIZER_XML).is_file() and (tmp_path / G.DETOKENIZER_XML).is_file()
     assert llm.plugin_config()["INFERENCE_PRECISION_HINT"] == "f32"
     assert isinstance(llm.invoke(PROMPT), str)
+
+
+def test_generation_config_keeps_the_models_eos(llm: G.OpenVINOGenAILLM, ir_dir: Path) -> None:
+    # a fresh openvino_genai.GenerationConfig has eos_token_id -1: generation would run past the end of the answer
+    eos = json.loads((ir_dir / "generation_config.json").read_text())["eos_token_id"]
+    assert llm.pipeline().get_generation_config().eos_token_id == eos
+    assert llm.generation_config(max_new_tokens=5).eos_token_id == eos

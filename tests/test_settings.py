@@ -78,3 +78,19 @@ def test_committed_results_are_in_profile_folders():
     assert "amd-epyc-avx2-t2" in committed
     loose = [p for p in settings.COMMITTED_RESULTS.rglob("*") if p.is_file() and p.parent == settings.COMMITTED_RESULTS]
     assert not loose, "results files belong in results/<profile>/"
+
+
+def test_quiet_known_noise_filters_only_known_messages(monkeypatch):
+    import warnings
+
+    from helpers import settings
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        settings.quiet_known_noise()
+        noise = "In CPU autocast, but the target dtype is not supported. Disabling autocast."
+        warnings.warn(noise, UserWarning, stacklevel=1)
+        warnings.warn("something new the reader should see", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["something new the reader should see"]
+    assert os.environ["TQDM_DISABLE"] == "1"
