@@ -64,7 +64,7 @@ CATALOGUE: list[NotebookSpec] = [
             "results_root": "build/smoke/results",
         },
         minutes_smoke=3,
-        minutes_full=60,  # the whole corpus x 6 embedders
+        minutes_full=9,  # workshop defaults: 20 pages, every embedder (513 s on the AVX-512 EPYC); all 146 pages ~60
     ),
     NotebookSpec(
         "02_weight_only_quantization_explained",
@@ -93,7 +93,7 @@ CATALOGUE: list[NotebookSpec] = [
             "show_optimum_trap": False,
         },
         minutes_smoke=3,
-        minutes_full=40,  # TEQ alone trains for ~26 min
+        minutes_full=7,  # workshop defaults, TEQ off (380 s on the AVX-512 EPYC); run_teq=True adds ~20-26 min
     ),
     NotebookSpec(
         "04_weight_only_sweeps",
@@ -108,7 +108,7 @@ CATALOGUE: list[NotebookSpec] = [
             "check_grid": None,
         },
         minutes_smoke=4,
-        minutes_full=180,  # the 39-point full grid at the full budget (~2.5 h) + the 21-point re-check (~30 min)
+        minutes_full=12,  # the 14-point workshop grid (~10 min per run on the AVX-512 EPYC; resumed where committed)
     ),
     NotebookSpec(
         "05_reproducing_published_results",
