@@ -64,8 +64,11 @@ reproduce: setup
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data
 
+# OpenVINO GenAI's tests run in a process of their own: after ITREX / IPEX / the neural engine are loaded by earlier
+# tests, GenAI 2024.2 has crashed the whole pytest process once (a segfault, no Python traceback).
 unit: $(STAMP) $(DIST_STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --ignore=tests/test_genai.py
+	$(PY) -m pytest tests/test_genai.py
 
 nbval: $(STAMP)
 	$(PY) -m pytest --nbval-lax build/smoke -p no:cacheprovider
