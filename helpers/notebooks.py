@@ -91,6 +91,7 @@ CATALOGUE: list[NotebookSpec] = [
             "run_calibrated": False,
             "calib_texts": 4,
             "show_optimum_trap": False,
+            "run_genai": False,
         },
         minutes_smoke=3,
         minutes_full=7,  # workshop defaults, TEQ off (380 s on the AVX-512 EPYC); run_teq=True adds ~20-26 min
