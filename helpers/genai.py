@@ -256,8 +256,8 @@ class OpenVINOGenAILLM(LLM):
         """Generate in one piece; with stop sequences GenAI is halted at the first one and the text cut there."""
         config, streamer, pipe = self.generation_config(**kwargs), self._streamer(stop), self.pipeline()
         with self._lock:
-            pipe.generate(self.encode(prompt), config, streamer)
-        return cut_at_stop(streamer._decode(), streamer.scanner.stops)
+            text = pipe.generate(prompt, config, streamer)  # text in: encode() is the tokenizer-safe path (see it)
+        return cut_at_stop(text, streamer.scanner.stops)
 
     def _stream(
         self,
@@ -273,7 +273,7 @@ class OpenVINOGenAILLM(LLM):
         def work() -> None:
             try:
                 with self._lock:
-                    pipe.generate(self.encode(prompt), config, streamer)
+                    pipe.generate(prompt, config, streamer)
                 streamer.finish()
             except Exception as exc:  # raised in the consumer
                 chunks.put(exc)
@@ -302,9 +302,8 @@ class OpenVINOGenAILLM(LLM):
         config, clock, pipe = self.generation_config(**overrides), self._streamer([]), self.pipeline()
         with self._lock:
             start = time.perf_counter()
-            pipe.generate(self.encode(prompt), config, clock)
+            text = pipe.generate(prompt, config, clock)
             total = time.perf_counter() - start
-        text = clock._decode()
         n, times = len(clock.times), clock.times
         decode = (times[-1] - times[0]) / (n - 1) * 1000 if n > 1 else float("nan")
         ttft = (times[0] - start) * 1000 if n else float("nan")
