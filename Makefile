@@ -64,8 +64,9 @@ reproduce: setup
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data
 
-# OpenVINO GenAI's tests run in a process of their own: after ITREX / IPEX / the neural engine are loaded by earlier
-# tests, GenAI 2024.2 has crashed the whole pytest process once (a segfault, no Python traceback).
+# OpenVINO GenAI's tests run in a process of their own: GenAI 2024.2's generate() segfaults at random when
+# transformers is imported after an LLMPipeline was compiled (helpers.genai loads the tokenizer first now); a process
+# of its own keeps any other import-order effect of ITREX / IPEX / the neural engine away from it.
 unit: $(STAMP) $(DIST_STAMP)
 	$(PY) -m pytest tests --ignore=tests/test_genai.py
 	$(PY) -m pytest tests/test_genai.py

@@ -207,6 +207,9 @@ class OpenVINOGenAILLM(LLM):
             if self._pipe is None:
                 enforce_offline()
                 check_stateful(self.model_dir / MODEL_XML)  # the one stateful check (helpers.llm)
+                # the HF tokenizer (transformers, hence torch) first: importing torch after a 2024.2 LLMPipeline is
+                # compiled makes its generate() segfault at random (2 to 6 runs in 10 here; never with torch first)
+                self.hf_tokenizer()
                 import openvino_genai
 
                 self._pipe = openvino_genai.LLMPipeline(str(self.model_dir), "CPU", self.plugin_config())
@@ -237,10 +240,15 @@ class OpenVINOGenAILLM(LLM):
         import openvino as ov
         import openvino_genai
 
+        self.pipeline()  # loads the HF tokenizer first (see pipeline())
+        ids = np.asarray([self.hf_tokenizer().encode(prompt, add_special_tokens=False)], dtype=np.int64)
+        return openvino_genai.TokenizedInputs(ov.Tensor(ids), ov.Tensor(np.ones_like(ids)))
+
+    def hf_tokenizer(self) -> Any:
+        """The model's own Hugging Face tokenizer (loaded once, offline, from the tokenizer or model folder)."""
         if self._hf_tokenizer is None:
             self._hf_tokenizer = load_tokenizer(self.tokenizer_dir or self.model_dir)
-        ids = np.asarray([self._hf_tokenizer.encode(prompt, add_special_tokens=False)], dtype=np.int64)
-        return openvino_genai.TokenizedInputs(ov.Tensor(ids), ov.Tensor(np.ones_like(ids)))
+        return self._hf_tokenizer
 
     def _streamer(self, stop: list[str] | None, sink: Callable[[str], Any] | None = None) -> Any:
         stops = self.stop if stop is None else stop  # a call's own stop list replaces the default
@@ -256,8 +264,8 @@ class OpenVINOGenAILLM(LLM):
         """Generate in one piece; with stop sequences GenAI is halted at the first one and the text cut there."""
         config, streamer, pipe = self.generation_config(**kwargs), self._streamer(stop), self.pipeline()
         with self._lock:
-            text = pipe.generate(prompt, config, streamer)  # text in: encode() is the tokenizer-safe path (see it)
-        return cut_at_stop(text, streamer.scanner.stops)
+            pipe.generate(self.encode(prompt), config, streamer)  # token ids in: see encode()
+        return cut_at_stop(streamer._decode(), streamer.scanner.stops)
 
     def _stream(
         self,
@@ -273,7 +281,7 @@ class OpenVINOGenAILLM(LLM):
         def work() -> None:
             try:
                 with self._lock:
-                    pipe.generate(prompt, config, streamer)
+                    pipe.generate(self.encode(prompt), config, streamer)
                 streamer.finish()
             except Exception as exc:  # raised in the consumer
                 chunks.put(exc)
@@ -302,8 +310,9 @@ class OpenVINOGenAILLM(LLM):
         config, clock, pipe = self.generation_config(**overrides), self._streamer([]), self.pipeline()
         with self._lock:
             start = time.perf_counter()
-            text = pipe.generate(prompt, config, clock)
+            pipe.generate(self.encode(prompt), config, clock)
             total = time.perf_counter() - start
+        text = clock._decode()
         n, times = len(clock.times), clock.times
         decode = (times[-1] - times[0]) / (n - 1) * 1000 if n > 1 else float("nan")
         ttft = (times[0] - start) * 1000 if n else float("nan")

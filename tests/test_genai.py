@@ -103,7 +103,7 @@ def test_stop_sequence_truncates_invoke_and_stream(llm: G.OpenVINOGenAILLM) -> N
     assert with_default.invoke(PROMPT, stop=[]) == greedy  # a call's own list replaces the default
     # GenAI was told to stop: fewer tokens generated than asked
     streamer = llm._streamer([stop])
-    llm.pipeline().generate(PROMPT, llm.generation_config(), streamer)
+    llm.pipeline().generate(llm.encode(PROMPT), llm.generation_config(), streamer)
     assert len(streamer.tokens) < 24
 
 
@@ -156,3 +156,14 @@ def test_generation_config_keeps_the_models_eos(llm: G.OpenVINOGenAILLM, ir_dir:
     eos = json.loads((ir_dir / "generation_config.json").read_text())["eos_token_id"]
     assert llm.pipeline().get_generation_config().eos_token_id == eos
     assert llm.generation_config(max_new_tokens=5).eos_token_id == eos
+
+
+def test_chat_prompts_go_in_as_the_models_own_token_ids(llm: G.OpenVINOGenAILLM, tiny_dir: Path) -> None:
+    # the 2024.2 tokenizer IR would split <|im_start|> into plain pieces; the wrapper feeds the HF tokenizer's ids
+    from transformers import AutoTokenizer
+
+    chat = "<|im_start|>user\nMacbeth?<|im_end|>\n<|im_start|>assistant\n"
+    expected = AutoTokenizer.from_pretrained(tiny_dir).encode(chat, add_special_tokens=False)
+    inputs = llm.encode(chat)
+    assert inputs.input_ids.data.tolist() == [expected] and inputs.attention_mask.data.tolist() == [[1] * len(expected)]
+    assert isinstance(llm.invoke(chat), str)
