@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 export OPENVINO_TELEMETRY_DISABLE=1
 
-.PHONY: setup setup-genai models run reproduce test lint unit smoke nbval lab bench clean
+.PHONY: setup setup-genai models run site browser reproduce test lint unit smoke nbval lab bench clean
 
 $(STAMP): requirements.txt requirements-models.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (IPEX 2.1 / ITREX 1.3.2 wheels are cp311); got {sys.version.split()[0]}: set PYTHON=python3.11"'
@@ -47,6 +47,17 @@ models: $(STAMP)
 
 run: setup
 	$(PY) -m helpers.notebooks run --mode full
+	$(PY) -m helpers.site.build
+
+# The static site (build/site/index.html) from the notebooks as they are: executes nothing, ~10 s.
+site: $(STAMP)
+	$(PY) -m helpers.site.build
+
+# Debian's chromium for the site test (tests/test_site.py); installed when missing and we are root (CI is).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium not installed (not root?): tests/test_site.py will be skipped outside CI"
 
 # Hours on 2 cores, resumable (re-run the same command after a kill); commits nothing. Results go to
 # results/<profile>/ for this machine's profile (CPU model + ISA class + threads).
@@ -74,7 +85,7 @@ unit: $(STAMP) $(DIST_STAMP)
 nbval: $(STAMP)
 	$(PY) -m pytest --nbval-lax build/smoke -p no:cacheprovider
 
-test: setup lint unit nbval
+test: setup browser lint unit nbval
 
 lab: setup
 	$(PY) -m jupyter lab notebooks

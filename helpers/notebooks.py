@@ -3,7 +3,7 @@
 Every notebook lives in ``notebooks/<name>/<name>.ipynb`` with a README beside it and a papermill
 ``parameters`` cell holding its full defaults. ``smoke`` parameters below make it run in seconds.
 
-    python -m helpers.notebooks run --mode full     # execute all in place, export HTML + index
+    python -m helpers.notebooks run --mode full     # execute all in place, record wall times
     python -m helpers.notebooks run --mode smoke    # tiny run into build/smoke (used by the tests)
     python -m helpers.notebooks list
 """
@@ -11,7 +11,6 @@ Every notebook lives in ``notebooks/<name>/<name>.ipynb`` with a README beside i
 from __future__ import annotations
 
 import argparse
-import html
 import sys
 import time
 from dataclasses import dataclass, field
@@ -194,50 +193,42 @@ def _strip_volatile_metadata(path: Path, params: dict[str, Any]) -> None:
     nbformat.write(nb, path)
 
 
-def export_html(notebook: Path, html_dir: Path) -> Path:
-    """Export an executed notebook to a standalone HTML page (for readers without Jupyter)."""
-    import nbformat
-    from nbconvert import HTMLExporter
+def record_wall_time(spec: NotebookSpec, seconds: float, params: dict[str, Any]) -> None:
+    """Append a full run's wall time to ``results/<profile>/notebook_times.jsonl`` (the site's wall-times page)."""
+    import datetime
 
-    html_dir.mkdir(parents=True, exist_ok=True)
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    target = html_dir / f"{notebook.stem}.html"
-    target.write_text(body, encoding="utf-8")
-    return target
+    from helpers.device import machine_profile
+    from helpers.results import ResultsStore
+    from helpers.settings import results_path
+    from helpers.site.build import TIMES_KIND
 
-
-def write_index(html_dir: Path, runs: list[tuple[NotebookSpec, float]]) -> Path:
-    """An index page linking every exported notebook with what it teaches and how long it took."""
-    items = "\n".join(
-        f'<li><a href="{spec.name}.html">{html.escape(spec.title)}</a> ({seconds / 60:.1f} min): '
-        f"{html.escape(spec.teaches)}</li>"
-        for spec, seconds in runs
+    threads = int(params.get("num_threads", 2))
+    ResultsStore(results_path(TIMES_KIND, num_threads=threads)).append(
+        {
+            "key": spec.name,
+            "profile": machine_profile(threads),
+            "notebook": spec.name,
+            "seconds": round(seconds, 1),
+            "parameters": params,
+            "recorded_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        }
     )
-    page = "<!doctype html><html><head><meta charset='utf-8'><title>Cookbook notebooks</title></head><body>"
-    page += f"<h1>Quantized LLMs on Intel CPUs with LangChain: executed notebooks</h1><ul>{items}</ul></body></html>"
-    index = html_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
-    return index
 
 
 def run_all(
     mode: str, names: list[str] | None = None, overrides: dict[str, Any] | None = None
 ) -> list[tuple[NotebookSpec, float]]:
-    """Execute the selected notebooks in order; full mode also exports HTML and an index."""
+    """Execute the selected notebooks in order; full mode records each wall time (the site is built after)."""
     from tqdm.auto import tqdm
 
     specs = [get(n) for n in names] if names else available()
     runs: list[tuple[NotebookSpec, float]] = []
-    html_dir = BUILD_DIR / "html"
     for spec in tqdm(specs, desc=f"notebooks ({mode})", unit="nb"):
         start = time.perf_counter()
-        out = execute(spec, mode, overrides=overrides)
+        execute(spec, mode, overrides=overrides)
         runs.append((spec, time.perf_counter() - start))
         if mode == "full":
-            export_html(out, html_dir)
-    if mode == "full":
-        index = write_index(html_dir, runs)
-        print(f"\nHTML export: {index}")
+            record_wall_time(spec, runs[-1][1], dict(overrides or {}))
     print("\nNotebooks executed:")
     for spec, seconds in runs:
         print(f"  {spec.name:45s} {seconds:7.1f} s")
