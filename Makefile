@@ -46,6 +46,7 @@ models: $(STAMP)
 	$(PY) -m helpers.models
 
 run: setup
+	$(PY) -m helpers.preflight
 	$(PY) -m helpers.notebooks run --mode full
 	$(PY) -m helpers.site.build
 

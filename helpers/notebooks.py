@@ -20,6 +20,7 @@ from typing import Any
 from helpers.settings import NOTEBOOKS_DIR, REPO_ROOT, enforce_offline
 
 BUILD_DIR = REPO_ROOT / "build"
+TIMES_KIND = "notebook_times"  # results/<profile>/notebook_times.jsonl: wall times of full runs
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,6 @@ def record_wall_time(spec: NotebookSpec, seconds: float, params: dict[str, Any])
     from helpers.device import machine_profile
     from helpers.results import ResultsStore
     from helpers.settings import results_path
-    from helpers.site.build import TIMES_KIND
 
     threads = int(params.get("num_threads", 2))
     ResultsStore(results_path(TIMES_KIND, num_threads=threads)).append(

@@ -19,19 +19,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from helpers.notebooks import CATALOGUE, TIMES_KIND, get
 from helpers.settings import NOTEBOOKS_DIR, REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "build"
 SITE_DIR = BUILD_DIR / "site"
 STAGE_DIR = BUILD_DIR / "site-src"
 DOCS_DIR = REPO_ROOT / "docs"
-TIMES_KIND = "notebook_times"
 
 
 def notebook_names() -> list[str]:
     """The catalogue's notebooks, in order (the site's navigation)."""
-    from helpers.notebooks import CATALOGUE
-
     return [spec.name for spec in CATALOGUE]
 
 
@@ -78,8 +76,6 @@ def stage(dest: Path = STAGE_DIR) -> Path:
 
 def mkdocs_config(stage_dir: Path, site_dir: Path) -> dict[str, Any]:
     """The mkdocs configuration (material theme, search, mkdocs-jupyter without execution)."""
-    from helpers.notebooks import get
-
     nav: list[Any] = [{"Home": "index.md"}]
     for name in notebook_names():
         label = f"{name[:2]} · {get(name).title}"
