@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -43,16 +44,33 @@ KNOWN_NOISE: tuple[str, ...] = (
     "Linear BatchNorm folding failed during the optimize process",
     "`_is_quantized_training_enabled` is going to be deprecated",
     "Converting a tensor to a Python boolean might cause the trace to be incorrect",
+    "The class `HuggingFacePipeline` was deprecated",  # langchain-community: the recipe uses it as documented
+)
+#: Known log records of neural-compressor's ``neural_compressor`` logger (which ITREX logs through too), once per
+#: quantization: a rename in ITREX's own code path and a distributed-tuning hint that does not apply here.
+KNOWN_LOG_NOISE: tuple[str, ...] = (
+    "use_llm_runtime is deprecated in version 1.3.2",
+    "[Strategy] Please install `mpi4py` correctly",
 )
 
 
+class _KnownLogNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(known in message for known in KNOWN_LOG_NOISE)
+
+
 def quiet_known_noise(progress_bars: bool = False) -> None:
-    """Silence the :data:`KNOWN_NOISE` warnings (the one place they are filtered) and, unless ``progress_bars``,
+    """Silence the :data:`KNOWN_NOISE` warnings and :data:`KNOWN_LOG_NOISE` log records (the one place they are
+    filtered; known messages only) and, unless ``progress_bars``,
     third-party tqdm bars in this process (``TQDM_DISABLE``): for benchmark workers whose output lands in a notebook."""
     import warnings
 
     for message in KNOWN_NOISE:
         warnings.filterwarnings("ignore", message=f"{re.escape(message)}.*")
+    log = logging.getLogger("neural_compressor")
+    if not any(isinstance(f, _KnownLogNoise) for f in log.filters):
+        log.addFilter(_KnownLogNoise())
     if not progress_bars:
         os.environ["TQDM_DISABLE"] = "1"
 

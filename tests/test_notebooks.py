@@ -28,6 +28,80 @@ def test_catalogue_is_complete_and_notebooks_are_well_formed():
         assert "trust_remote_code=True" not in source
 
 
+#: The library calls a reader copies, written in a code cell of each notebook (issue: recipes in the open).
+RECIPES = {
+    "01_rag_with_quantized_embeddings": (
+        "QuantizedBiEncoderEmbeddings(",
+        "QuantizedBgeEmbeddings(",
+        "OpenVINOEmbeddings(",
+        "FAISS.from_documents(",
+        ".as_retriever(",
+        "RunnableParallel(",
+        "OpenVINOGenAILLM(",
+    ),
+    "03_weight_only_pipeline_langchain": (
+        "WeightOnlyQuantConfig(",
+        "WeightOnlyQuantPipeline.from_model_id(",
+        "nncf.compress_weights(",
+        "OVModelForCausalLM.from_pretrained(",
+        "HuggingFacePipeline(pipeline=",
+        "openvino_genai.LLMPipeline(",
+        "OpenVINOGenAILLM(",
+    ),
+    "06_rag_latency_where_time_goes": ("openvino_genai.LLMPipeline(", "OpenVINOGenAILLM.from_model_dir("),
+}
+WARNING_LINES_MAX = 20
+
+
+def _code(spec) -> str:
+    nb = json.loads(spec.path.read_text())
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_recipes_are_written_in_code_cells(name):
+    code = _code(notebooks.get(name))
+    missing = [call for call in RECIPES[name] if call not in code]
+    assert not missing, f"{name}: the recipe calls {missing} are not written in any code cell"
+    for field in ("weight_dtype", "compute_dtype", "llm_int8_skip_modules", "scale_dtype", "mse_range",
+                  "use_double_quant", "double_quant_dtype", "double_quant_scale_dtype", "group_size", "scheme",
+                  "algorithm"):
+        if name.startswith("03"):
+            assert f"{field}=" in code, f"03 must show WeightOnlyQuantConfig's {field} in a cell"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_committed_outputs_are_clean(spec):
+    """No error outputs, no warning floods, no progress-bar spam, and outputs from the stated defaults."""
+    import re
+
+    nb = json.loads(spec.path.read_text())
+    streams = [
+        line
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+        for line in "".join(o["text"]).splitlines()
+    ]
+    warnings = [line for line in streams if re.search(r"warn", line, re.IGNORECASE)]
+    bars = [line for line in streams if re.search(r"\d+%\|", line)]
+    assert len(warnings) <= WARNING_LINES_MAX, f"{spec.name}: {len(warnings)} warning lines, e.g. {warnings[:3]}"
+    assert len(bars) <= 4, f"{spec.name}: {len(bars)} progress-bar lines saved, e.g. {bars[:2]}"
+    params = nb["metadata"].get("papermill", {}).get("parameters")
+    assert params == {}, f"{spec.name}: committed from parameters {params}, not its stated defaults"
+
+
+def test_the_map_in_00_lists_every_notebook():
+    nb = json.loads(notebooks.get("00_setup_and_device").path.read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"]) + "\n".join(
+        "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/html", ""))
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+    )
+    missing = [s.name for s in notebooks.CATALOGUE if s.name not in text]
+    assert not missing, f"00's map of the cookbook misses {missing}"
+
+
 def test_skipped_notebooks_are_listed_with_reasons():
     skipped = {s.name: s.skip_reason for s in notebooks.CATALOGUE if s.skip_reason}
     print("notebooks skipped in CI:", skipped or "none")

@@ -94,3 +94,19 @@ def test_quiet_known_noise_filters_only_known_messages(monkeypatch):
         warnings.warn("something new the reader should see", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["something new the reader should see"]
     assert os.environ["TQDM_DISABLE"] == "1"
+
+
+def test_quiet_known_noise_drops_known_log_records_only(caplog):
+    import logging
+
+    from helpers import settings
+
+    settings.quiet_known_noise(progress_bars=True)
+    log = logging.getLogger("neural_compressor")
+    with caplog.at_level(logging.WARNING, logger="neural_compressor"):
+        log.warning("use_llm_runtime is deprecated in version 1.3.2, please use_neural_speed instead.")
+        log.warning("[Strategy] Please install `mpi4py` correctly if using distributed tuning; otherwise, ignore")
+        log.warning("a new warning stays visible")
+    assert [r.getMessage() for r in caplog.records] == ["a new warning stays visible"]
+    settings.quiet_known_noise(progress_bars=True)  # idempotent: one filter
+    assert sum(type(f).__name__ == "_KnownLogNoise" for f in log.filters) == 1
