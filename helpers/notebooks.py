@@ -11,6 +11,7 @@ Every notebook lives in ``notebooks/<name>/<name>.ipynb`` with a README beside i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -162,15 +163,24 @@ def execute(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     params = dict(spec.smoke) if mode == "smoke" else {}
     params.update(overrides or {})
-    pm.execute_notebook(
-        str(spec.path),
-        str(output_path),
-        parameters=params,
-        cwd=str(spec.path.parent),
-        kernel_name="python3",
-        progress_bar=False,
-        request_save_on_cell_execute=False,
-    )
+    # saved outputs carry no progress bars (the kernel inherits TQDM_DISABLE); interactive runs still show them
+    previous = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        pm.execute_notebook(
+            str(spec.path),
+            str(output_path),
+            parameters=params,
+            cwd=str(spec.path.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = previous
     _strip_volatile_metadata(output_path, params)
     return output_path
 

@@ -39,12 +39,19 @@ def pareto_scatter(
     xlabel: str | None = None,
     ylabel: str | None = None,
     logx: bool = False,
+    x_interval: tuple[str, str] | None = None,
+    y_interval: tuple[str, str] | None = None,
+    annotate: str = "front",
     ax=None,
 ):
-    """Scatter ``y`` against ``x``, one point per row, labelled, with the Pareto front drawn as a step line.
+    """Scatter ``y`` against ``x``, one point per row, with the Pareto front drawn as a step line.
 
-    Returns the matplotlib Axes. Rows with missing x or y are skipped.
+    ``x_interval`` / ``y_interval`` name the (lo, hi) columns of 95 % intervals, drawn as error bars where finite.
+    ``annotate="front"`` labels the front's points only (the others are told apart by colour and marker and listed
+    in the tables), ``"all"`` labels every point. Returns the matplotlib Axes. Rows with missing x or y are skipped.
     """
+    if annotate not in ("front", "all"):
+        raise ValueError(f"annotate={annotate!r} is invalid: allowed values are 'front', 'all'")
     import matplotlib.pyplot as plt
 
     data = df.dropna(subset=[x, y]).reset_index(drop=True)
@@ -64,7 +71,9 @@ def pareto_scatter(
             edgecolors="black" if front[i] else "none",
             zorder=3,
         )
-        ax.annotate(str(row[label]), (row[x], row[y]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        if annotate == "all" or front[i]:
+            ax.annotate(str(row[label]), (row[x], row[y]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        _error_bars(ax, row, x, y, x_interval, y_interval)
     front_pts = data[front].sort_values(x)
     ax.plot(front_pts[x], front_pts[y], "--", color="grey", drawstyle="steps-post", label="Pareto front", zorder=2)
     for name, handle in _legend_handles(colors, markers, plt):
@@ -77,6 +86,20 @@ def pareto_scatter(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     return ax
+
+
+def _error_bars(ax, row, x: str, y: str, x_interval, y_interval) -> None:
+    """The row's 95 % intervals as grey error bars (skipped where a bound is missing)."""
+
+    def span(columns, centre):
+        if columns is None:
+            return None
+        lo, hi = (pd.to_numeric(row.get(c), errors="coerce") for c in columns)
+        return None if pd.isna(lo) or pd.isna(hi) else [[max(centre - lo, 0.0)], [max(hi - centre, 0.0)]]
+
+    xerr, yerr = span(x_interval, row[x]), span(y_interval, row[y])
+    if xerr is not None or yerr is not None:
+        ax.errorbar(row[x], row[y], xerr=xerr, yerr=yerr, fmt="none", ecolor="grey", alpha=0.7, capsize=2, zorder=2)
 
 
 def _category_map(values, palette) -> dict:

@@ -127,9 +127,9 @@ def _budget(ok: pd.DataFrame) -> str:
 
 
 def verdicts(sweep_path: Path, peer_path: Path | None) -> str:
-    """The bars and picks of :func:`helpers.sweep_analysis.verdict_lines`, as a bullet list."""
+    """The picks and bars of :func:`helpers.sweep_verdicts.pick_lines`, as a bullet list."""
     peer = sa.latest_peer(peer_path) if peer_path is not None else None
-    return "\n".join(f"- {line}" for line in sa.verdict_lines(sa.results_frame(sweep_path), peer))
+    return "\n".join(f"- {line}" for line in sv.pick_lines(sa.results_frame(sweep_path), peer))
 
 
 def budget_check(path: Path, reference: Path) -> str:
@@ -139,7 +139,7 @@ def budget_check(path: Path, reference: Path) -> str:
     if ok.empty:
         return f"(no measured points in {path.name})"
     lines = [_measured_on(ok, path), ""]
-    lines += [f"- {line}" for line in sa.verdict_lines(check)]
+    lines += [f"- {line}" for line in sv.pick_lines(check)]
     if reference.is_file():
         ref = sa.results_frame(reference)
         names = (sa.run_name(reference, ref), sa.run_name(path, check))

@@ -45,6 +45,8 @@ KNOWN_NOISE: tuple[str, ...] = (
     "`_is_quantized_training_enabled` is going to be deprecated",
     "Converting a tensor to a Python boolean might cause the trace to be incorrect",
     "The class `HuggingFacePipeline` was deprecated",  # langchain-community: the recipe uses it as documented
+    "`langchain-community` is being sunset",  # its import warns; the seed classes live there and nowhere else
+    'install "ipywidgets" for Jupyter support',  # rich (NNCF's progress display) in a kernel without widgets
 )
 #: Known log records of neural-compressor's ``neural_compressor`` logger (which ITREX logs through too), once per
 #: quantization: a rename in ITREX's own code path and a distributed-tuning hint that does not apply here.

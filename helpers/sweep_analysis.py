@@ -48,7 +48,8 @@ def _profiles(df: pd.DataFrame | dict) -> set[str]:
     return set(df["profile"].dropna()) if "profile" in df else set()
 
 
-def _refuse_mix(a: pd.DataFrame | dict, b: pd.DataFrame | dict, what: str) -> None:
+def refuse_mixed_profiles(a: pd.DataFrame | dict, b: pd.DataFrame | dict, what: str) -> None:
+    """ValueError when ``b``'s rows come from another machine profile than ``a``'s (one verdict, one profile)."""
     if _profiles(a) and _profiles(b) and _profiles(a) != _profiles(b):
         raise ValueError(
             f"profile={sorted(_profiles(b))} of the {what} is invalid: one verdict compares rows of one machine "
@@ -322,67 +323,6 @@ def int4_class(df: pd.DataFrame) -> pd.Series:
     return df["weight_dtype"].isin(INT4_CLASS) & (df.get("ratio", 1.0) >= INT4_CLASS_MIN_RATIO)
 
 
-def verdict_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: float = 0.10) -> list[str]:
-    """Plain-language verdicts from the results: best point per backend within the accuracy budget, the 3x-fp32 and
-    10 %-perplexity bars for the fastest and for the most accurate fast 4-bit point, and the gap to llama.cpp."""
-    if peer:
-        _refuse_mix(df, peer, "llama.cpp peer row")
-    lines = []
-    present = set(measured(df).get("backend", ()))
-    for backend in (b for b in ("itrex", "openvino") if b in present):  # a run of one backend says nothing of others
-        best = pick(df, backend, max_ppl_increase)
-        if best is None:
-            lines.append(f"{backend}: no measured point within +{max_ppl_increase:.0%} perplexity of fp32")
-            continue
-        lines.append(
-            f"{backend}: pick {best['label']}: {best['decode_tokens_per_s']:.1f} tok/s "
-            f"({best['decode_speedup']:.2f}x fp32 decode), "
-            f"perplexity {best['perplexity']:.2f} ({best['ppl_change']:+.1%})"
-        )
-    ok = measured(df)
-    bad = broken(df)
-    if not bad.empty:
-        lines.append(f"broken (non-finite perplexity, excluded from picks and fronts): {', '.join(bad['label'])}")
-    ok = ok[~ok["broken"]] if "broken" in ok else ok
-    four_bit = ok[int4_class(ok)].sort_values("decode_ms_per_token")
-    if four_bit.empty or "decode_speedup" not in four_bit:
-        return lines
-    top = four_bit.iloc[0]
-    speed_bar = "met" if top["decode_speedup"] >= 3 else "missed"
-    ppl_bar = "met" if top["ppl_change"] <= max_ppl_increase else "missed"
-    lines.append(
-        f"fastest 4-bit point: {top['label']}: {top['decode_speedup']:.2f}x fp32 decode ({speed_bar} the 3x bar), "
-        f"perplexity {top['ppl_change']:+.1%} ({ppl_bar} the {max_ppl_increase:.0%} bar)"
-    )
-    fast = four_bit[four_bit["decode_speedup"] >= 3]
-    if not fast.empty:
-        best = fast.sort_values("perplexity").iloc[0]
-        both = int((fast["ppl_change"] <= max_ppl_increase).sum())
-        lines.append(
-            f"most accurate 4-bit point at >= 3x fp32 decode: {best['label']}: perplexity {best['ppl_change']:+.1%}, "
-            f"{best['decode_speedup']:.2f}x; 4-bit points meeting both bars: {both} of {len(four_bit)}"
-        )
-    mixed = ok[ok["weight_dtype"].isin(INT4_CLASS) & ~int4_class(ok)]
-    if not mixed.empty and "ppl_change" in mixed:
-        best = mixed.sort_values("perplexity").iloc[0]
-        ppl_bar = "within" if best["ppl_change"] <= max_ppl_increase else "outside"
-        lines.append(
-            f"below int4-class (< {INT4_CLASS_MIN_RATIO:.0%} of layers in 4 bits, the rest int8): most accurate "
-            f"{best['label']}: perplexity {best['ppl_change']:+.1%} ({ppl_bar} {max_ppl_increase:.0%}), "
-            f"{best['decode_speedup']:.2f}x fp32 decode"
-            + (f", {best['model_mb']:.0f} MB" if pd.notna(best.get("model_mb")) else "")
-        )
-    if peer and peer.get("status") == "ok":
-        ratio = peer["decode_ms_per_token"] / top["decode_ms_per_token"]
-        lines.append(
-            f"llama.cpp Q4_1 decodes at {peer['decode_tokens_per_s']:.1f} tok/s: the fastest 4-bit point runs at "
-            f"{ratio:.2f}x llama.cpp's speed"
-        )
-    elif peer:
-        lines.append(f"llama.cpp peer: {peer.get('status')} ({peer.get('reason', '')})")
-    return lines
-
-
 def baseline_budget(df: pd.DataFrame) -> dict | None:
     """The evaluation budget (``EvalBudget`` fields) the fp32 row of a results frame was measured with, or None."""
     base = df[df["key"] == BASELINE_KEY] if not df.empty and "budget" in df else df.iloc[0:0]
@@ -409,7 +349,7 @@ def budget_comparison(first: pd.DataFrame, second: pd.DataFrame, names: tuple[st
     Each run's perplexity change and decode speed-up are relative to that run's own fp32 row, so the columns compare
     ratios, never raw timings across runs. ``int4_class`` marks the points the 4-bit bars are about.
     """
-    _refuse_mix(first, second, "second run")
+    refuse_mixed_profiles(first, second, "second run")
     columns = ["key", "label", "ppl_change", "decode_speedup"]
     a, b = (measured(df).reindex(columns=[*columns, "weight_dtype", "ratio", "broken"]) for df in (first, second))
     both = a[columns].merge(b, on=["key", "label"], how="right", suffixes=tuple(f" ({name})" for name in names))

@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from helpers.intervals import bar_verdict, ratio_ci
-from helpers.sweep_analysis import BASELINE_KEY, int4_class, measured
+from helpers.intervals import bar_verdict, median_ci, ratio_ci
+from helpers.sweep_analysis import BASELINE_KEY, broken, int4_class, measured, pick, refuse_mixed_profiles
 
 #: The cookbook's bars for a 4-bit point: decode speed vs torch fp32, and perplexity change vs fp32.
 MIN_SPEEDUP = 3.0
@@ -31,6 +31,10 @@ def with_intervals(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``<speedup>``, ``<speedup>_lo``/``_hi`` for every runtime whose samples a row has: median ratio of the
     torch fp32 row's decode time to the point's, with a bootstrap interval (both sets resampled)."""
     df = df.copy()
+    if "decode_ms_samples" in df:  # the median decode time's own interval (plots draw it)
+        spans = [median_ci(s) if isinstance(s, list) and len(s) > 1 else None for s in df["decode_ms_samples"]]
+        df["decode_ms_per_token_lo"] = [v.lo if v else np.nan for v in spans]
+        df["decode_ms_per_token_hi"] = [v.hi if v else np.nan for v in spans]
     base = df[(df["key"] == BASELINE_KEY) & (df["status"] == "ok")]
     if base.empty or "decode_ms_samples" not in df:
         return df
@@ -125,6 +129,48 @@ def interval_verdict_lines(df: pd.DataFrame, speed: str = "decode_speedup") -> l
             f"closest int4-class point to fp32 by KLD: {top['label']} (KLD {top['KLD mean']:.4f}, top-1 agreement "
             f"{top['top-1 agreement']:.1%}), {top['speed-up (95% CI)']}"
         )
+    return lines
+
+
+def pick_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: float = MAX_PPL_INCREASE) -> list[str]:
+    """What to pick, in words, every ratio with its interval: per backend the fastest point within the accuracy
+    budget, the fastest int4-class point against both bars (met / missed / tie within noise), and llama.cpp."""
+    if peer:
+        refuse_mixed_profiles(df, peer, "llama.cpp peer row")
+    ok = with_intervals(measured(df))
+    lines = []
+    for backend in (b for b in ("itrex", "openvino") if b in set(ok.get("backend", ()))):
+        best = pick(ok, backend, max_ppl_increase)
+        if best is None:
+            lines.append(f"{backend}: no measured point within +{max_ppl_increase:.0%} perplexity of fp32")
+            continue
+        lines.append(
+            f"{backend}: pick {best['label']}: {best['decode_tokens_per_s']:.1f} tok/s, "
+            f"{_fmt(best, 'decode_speedup')} fp32 decode, perplexity {_fmt(best, 'ppl_change', pct=True)}"
+        )
+    bad = broken(df)
+    if not bad.empty:
+        lines.append(f"broken (non-finite perplexity, excluded from picks and fronts): {', '.join(bad['label'])}")
+    ok = ok[~ok["broken"]] if "broken" in ok else ok
+    four = ok[int4_class(ok)].sort_values("decode_ms_per_token")
+    if four.empty or "decode_speedup" not in four:
+        return lines
+    top = four.iloc[0]
+    speed_verdict, ppl_verdict = point_verdicts(top)
+    lines.append(
+        f"fastest int4-class point (by median): {top['label']}: {_fmt(top, 'decode_speedup')} fp32 decode "
+        f"({speed_verdict} vs the {MIN_SPEEDUP:g}x bar), perplexity {_fmt(top, 'ppl_change', pct=True)} "
+        f"({ppl_verdict} vs +{max_ppl_increase:.0%})"
+    )
+    if peer and peer.get("status") == "ok":
+        ratio = peer["decode_ms_per_token"] / top["decode_ms_per_token"]
+        lines.append(
+            f"llama.cpp Q4_1 decodes at {peer['decode_tokens_per_s']:.1f} tok/s; the fastest int4-class point runs at "
+            f"{ratio:.2f}x its speed (a point estimate from two separate runs: notebook 06 compares them in one run, "
+            "with intervals)"
+        )
+    elif peer:
+        lines.append(f"llama.cpp peer: {peer.get('status')} ({peer.get('reason', '')})")
     return lines
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from helpers import device, notebooks, report, settings
 from helpers import sweep_analysis as sa
+from helpers import sweep_verdicts as sv
 from helpers.results import ResultsStore
 
 MINE = "test-cpu-avx512-bf16-t2"
@@ -75,8 +76,8 @@ def test_verdicts_and_run_comparisons_refuse_another_profile(tmp_path):
     mine = sa.results_frame(_write(tmp_path, MINE, "full", _sweep(0.5, profile=MINE)))
     peer = {"status": "ok", "decode_ms_per_token": 10.0, "decode_tokens_per_s": 100.0, "profile": MINE}
     with pytest.raises(ValueError, match=rf"profile=\['{MINE}'\] of the llama.cpp peer row is invalid"):
-        sa.verdict_lines(ref, peer)
-    assert any("llama.cpp" in line for line in sa.verdict_lines(mine, peer))
+        sv.pick_lines(ref, peer)
+    assert any("llama.cpp" in line for line in sv.pick_lines(mine, peer))
     with pytest.raises(ValueError, match=rf"allowed values are \['{REF}'\]"):
         sa.budget_comparison(ref, mine, ("a", "b"))
 

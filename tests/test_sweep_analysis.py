@@ -4,6 +4,7 @@ import pandas as pd
 
 from helpers import report
 from helpers import sweep_analysis as sa
+from helpers import sweep_verdicts as sv
 from helpers.results import ResultsStore
 
 
@@ -57,7 +58,7 @@ def test_nan_perplexity_is_flagged_broken_and_kept_out_of_picks(tmp_path):
     assert list(sa.broken(df)["key"]) == ["itrex/nf4/g128/sym/RTN/fp32"]
     assert "itrex/nf4/g128/sym/RTN/fp32" not in set(sa.pareto_front(df)["key"])
     assert "broken (non-finite perplexity, excluded from picks and fronts): itrex nf4 g128" in "\n".join(
-        sa.verdict_lines(df)
+        sv.pick_lines(df)
     )
 
 
@@ -83,22 +84,33 @@ def test_compare_with_published_orders_only_what_was_measured(tmp_path):
     assert gptq["status"] == "unsupported" and gptq["reason"] == "needs algorithm_args"
 
 
-def test_verdict_lines_name_bars_and_peer(tmp_path):
+def test_pick_lines_name_picks_bars_and_peer(tmp_path):
     peer = {"status": "ok", "decode_ms_per_token": 7.5, "decode_tokens_per_s": 133.3}
-    text = "\n".join(sa.verdict_lines(_frame(tmp_path), peer, 0.10))
-    assert "fastest 4-bit point: openvino int4 g64 sym RTN auto: 6.67x fp32 decode (met the 3x bar)" in text
-    assert "perplexity +30.0% (missed the 10% bar)" in text
-    assert "most accurate 4-bit point at >= 3x fp32 decode: openvino int4 g64 sym AWQ auto: perplexity +5.0%" in text
-    assert "4-bit points meeting both bars: 1 of 3" in text
-    assert "0.50x llama.cpp's speed" in text
+    text = "\n".join(sv.pick_lines(_frame(tmp_path), peer, 0.10))
+    assert "openvino: pick openvino int4 g64 sym AWQ auto: 62.5 tok/s, 6.25x fp32 decode, perplexity +5.0%" in text
+    assert "itrex: no measured point within +10% perplexity of fp32" in text
+    # rows without timing samples or accuracy intervals get no verdict, not a made-up "met"
     assert (
-        "below int4-class (< 80% of layers in 4 bits, the rest int8): most accurate openvino int4 g32 asym AWQ "
-        "auto r0.6: perplexity +2.0% (within 10%), 5.56x fp32 decode" in text
+        "fastest int4-class point (by median): openvino int4 g64 sym RTN auto: 6.67x fp32 decode (no interval vs "
+        "the 3x bar), perplexity +30.0% (no interval vs +10%)" in text
     )
-    assert "llama.cpp peer: not installed (pip install x)" in sa.verdict_lines(
+    assert "runs at 0.50x its speed (a point estimate from two separate runs" in text
+    assert "llama.cpp peer: not installed (pip install x)" in sv.pick_lines(
         pd.DataFrame(ROWS).assign(decode_speedup=1.0, ppl_change=0.0),
         {"status": "not installed", "reason": "pip install x"},
     )
+
+
+def test_pick_lines_judge_with_intervals_when_rows_carry_samples(tmp_path):
+    rows = [dict(r) for r in ROWS[:3]]
+    rows[0]["decode_ms_samples"] = [100.0, 101.0, 99.0, 100.5, 100.2]
+    rows[2]["decode_ms_samples"] = [15.0, 15.2, 14.9, 15.1, 15.0]
+    rows[2].update(ppl_change_lo=0.25, ppl_change_hi=0.35)
+    store = ResultsStore(tmp_path / "s.jsonl")
+    store.extend(rows)
+    text = "\n".join(sv.pick_lines(sa.results_frame(store.path)))
+    assert "(met vs the 3x bar)" in text and "(missed vs +10%)" in text and "[" in text
+
 
 
 def test_report_peer_line(tmp_path):
@@ -131,7 +143,7 @@ def test_report_verdicts_and_budget_clause(tmp_path):
         store.append({**row, "budget": budget} if row["status"] == "ok" else row)
     text = report.verdicts(store.path, tmp_path / PROFILE / "peers.jsonl")  # no peer file: no peer line
     assert text.startswith("- itrex: no measured point within +10% perplexity of fp32")
-    assert "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text and "llama.cpp" not in text
+    assert "- fastest int4-class point (by median): openvino int4 g64 sym RTN auto" in text and "llama.cpp" not in text
     clause = report._budget(sa.measured(sa.results_frame(store.path)))
     assert clause.startswith("; prompt 256 tokens, 64 new, warm-up 1 + 5 timed runs (medians)")
 
@@ -172,6 +184,7 @@ def test_report_budget_check_lists_verdicts_and_both_runs(tmp_path):
         for row in ROWS:
             store.append({**row, "budget": asdict(BUDGETS[budget])} if row["status"] == "ok" else row)
     text = report.budget_check(tmp_path / PROFILE / "openvino.jsonl", tmp_path / PROFILE / "full.jsonl")
-    assert "over 2 x 4096 held-out tokens" in text and "- fastest 4-bit point: openvino int4 g64 sym RTN auto" in text
+    assert "over 2 x 4096 held-out tokens" in text
+    assert "- fastest int4-class point (by median): openvino int4 g64 sym RTN" in text
     assert f"`{PROFILE}/full.jsonl` vs `{PROFILE}/openvino.jsonl`" in text
     assert "ppl_change (full grid, standard budget)" in text and "ppl_change (openvino grid, full budget)" in text
