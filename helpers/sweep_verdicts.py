@@ -184,3 +184,56 @@ def verdict_movement(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str
         moved |= (both[f"{col} ({names[0]})"] != both[f"{col} ({names[1]})"]).to_numpy()
     both.insert(0, "verdict moved", moved)
     return both.reset_index()
+
+
+def _row(df: pd.DataFrame, key: str) -> pd.Series | None:
+    hit = df[(df["key"] == key) & (df["status"] == "ok")]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _ratio(slow: pd.Series, fast: pd.Series, slow_col: str = "decode_ms_samples", fast_col: str = "decode_ms_samples"):
+    a, b = slow.get(slow_col), fast.get(fast_col)
+    return ratio_ci(a, b) if isinstance(a, list) and isinstance(b, list) and a and b else None
+
+
+def _x(interval) -> str:
+    return f"{interval.value:.2f}x [{interval.lo:.2f}, {interval.hi:.2f}]"
+
+
+def takeaway_lines(df: pd.DataFrame) -> list[str]:
+    """The run's story in numbers, each ratio with its interval: runtime gain vs compression gain, the accuracy
+    spread by KLD, the C++ generation loop vs Python's, and the seed path. Rows without samples give no lines."""
+    ok = measured(df)
+    torch_row, ov_fp32 = _row(ok, BASELINE_KEY), _row(ok, "openvino/fp32")
+    four = ok[int4_class(ok)].sort_values("decode_ms_per_token")
+    lines = []
+    if torch_row is not None and ov_fp32 is not None and not four.empty:
+        runtime, compression = _ratio(torch_row, ov_fp32), _ratio(ov_fp32, four.iloc[0])
+        if runtime and compression:
+            lines.append(
+                f"runtime vs compression: OpenVINO with the same fp32 weights decodes {_x(runtime)} faster than torch "
+                f"fp32; the fastest int4-class point ({four.iloc[0]['label']}) is a further {_x(compression)} faster "
+                "than OpenVINO fp32"
+            )
+    if "kld_mean" in ok and ok["kld_mean"].notna().any():
+        int8 = ok[ok["weight_dtype"] == "int8"].dropna(subset=["kld_mean"])
+        ranked = four.dropna(subset=["kld_mean"]).sort_values("kld_mean")
+        if not int8.empty and not ranked.empty:
+            best, worst = ranked.iloc[0], ranked.iloc[-1]
+            lines.append(
+                f"accuracy by KLD from fp32: int8 points {int8['kld_mean'].min():.4f}-{int8['kld_mean'].max():.4f} "
+                f"(top-1 agreement >= {int8['top1_agreement'].min():.1%}); int4-class points from "
+                f"{best['kld_mean']:.3f} ({best['label']}) to {worst['kld_mean']:.3f} ({worst['label']})"
+            )
+    if "genai_2026_tpot_ms_samples" in ok and not four.empty:
+        top = four[four["backend"] == "openvino"].iloc[0] if (four["backend"] == "openvino").any() else None
+        loop = _ratio(top, top, "decode_ms_samples", "genai_2026_tpot_ms_samples") if top is not None else None
+        if loop:
+            lines.append(
+                f"generation loop: OpenVINO GenAI 2026 (C++) decodes the IR of {top['label']} {_x(loop)} faster "
+                "than optimum-intel's Python generate() on the same IR"
+            )
+    itrex = ok[ok["backend"] == "itrex"].sort_values("decode_ms_per_token")
+    if torch_row is not None and not itrex.empty and (seed := _ratio(torch_row, itrex.iloc[0])):
+        lines.append(f"seed path: the fastest ITREX point ({itrex.iloc[0]['label']}) decodes at {_x(seed)} torch fp32")
+    return lines

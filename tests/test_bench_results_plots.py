@@ -58,6 +58,35 @@ def test_pareto_scatter_and_speedup_bars_draw():
         plots.speedup_bars(df, label="name", value="lat", baseline_label="nope")
 
 
+def test_pareto_scatter_labels_the_front_only_and_draws_intervals():
+    df = pd.DataFrame(
+        {
+            "name": ["fast", "accurate", "dominated"],
+            "ms": [1.0, 3.0, 4.0],
+            "kld": [0.5, 0.1, 0.6],
+            "ms_lo": [0.9, 2.8, float("nan")],
+            "ms_hi": [1.2, 3.1, float("nan")],
+            "kld_lo": [0.4, 0.05, 0.5],
+            "kld_hi": [0.6, 0.2, 0.7],
+        }
+    )
+    ax = plots.pareto_scatter(
+        df,
+        x="ms",
+        y="kld",
+        label="name",
+        higher_y_is_better=False,
+        x_interval=("ms_lo", "ms_hi"),
+        y_interval=("kld_lo", "kld_hi"),
+    )
+    assert sorted(t.get_text() for t in ax.texts) == ["accurate", "fast"]  # the dominated point is not labelled
+    assert len(ax.containers) == 3  # one error bar per row (the NaN x interval still has a y interval)
+    every = plots.pareto_scatter(df, x="ms", y="kld", label="name", higher_y_is_better=False, annotate="all")
+    assert len(every.texts) == 3 and not every.containers
+    with pytest.raises(ValueError, match="annotate='some' is invalid: allowed values are 'front', 'all'"):
+        plots.pareto_scatter(df, x="ms", y="kld", label="name", annotate="some")
+
+
 def test_paired_dots_draws_one_row_per_label_and_the_bar():
     df = pd.DataFrame({"name": ["a", "b"], "run 1": [0.1, 0.2], "run 2": [0.15, 0.12]})
     ax = plots.paired_dots(df, label="name", columns=("run 1", "run 2"), threshold=0.1)
