@@ -188,3 +188,10 @@ def test_report_budget_check_lists_verdicts_and_both_runs(tmp_path):
     assert "- fastest int4-class point (by median): openvino int4 g64 sym RTN" in text
     assert f"`{PROFILE}/full.jsonl` vs `{PROFILE}/openvino.jsonl`" in text
     assert "ppl_change (full grid, standard budget)" in text and "ppl_change (openvino grid, full budget)" in text
+
+
+def test_readme_results_block_is_generated_from_the_committed_results():
+    text = (report.settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(report.README_START) + len(report.README_START)
+    block = text[start : text.index(report.README_END)].strip()
+    assert block == report.committed_sections().strip(), "run: python -m helpers.report --readme"
