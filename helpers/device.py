@@ -329,8 +329,9 @@ def recommend(cpu: CpuInfo, openvino_available: bool = False) -> Recommendation:
         reasons.append("compute_dtype fp32: no VNNI/AMX-INT8 (int8) and no AVX512-BF16/AMX-BF16 (bf16) on this CPU")
 
     reasons.append(
-        f"weight_dtype {DEFAULT_WEIGHT_DTYPE}: 4-bit integer weights cut memory traffic (the LLM decode bottleneck) "
-        "and, unlike nf4/fp4, also pair with int8 compute (sym scheme)"
+        f"weight_dtype {DEFAULT_WEIGHT_DTYPE}: 4-bit integer weights cut model size and memory traffic per token and, "
+        "unlike nf4/fp4, also pair with int8 compute (sym scheme); how much faster decode gets depends on what bounds "
+        "it on this model and runtime (notebooks 04 and 06 measure it)"
     )
     threads = max(1, cpu.physical_cores)
     smt = (

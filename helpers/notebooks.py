@@ -71,7 +71,7 @@ CATALOGUE: list[NotebookSpec] = [
         "02_weight_only_quantization_explained",
         "Weight-only quantization, explained",
         "Every WeightOnlyQuantConfig field on real weights: codebooks (int8/int4/nf4/fp4), error vs group size and "
-        "sym/asym, mse_range, scale and double-quant memory, why decode is bandwidth bound.",
+        "sym/asym, mse_range, scale and double-quant memory, the bandwidth ceiling on decode.",
         smoke={"mse_layers": [], "bandwidth_mb": 32},
         minutes_smoke=0.5,
         minutes_full=1,

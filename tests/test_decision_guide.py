@@ -1,0 +1,16 @@
+"""docs/decision_guide.md is generated from recorded cpuinfo files and the committed results, and kept current."""
+
+from helpers import decision_guide
+
+
+def test_decision_guide_is_current():
+    committed = decision_guide.GUIDE.read_text(encoding="utf-8")
+    assert committed == decision_guide.guide_text(), "run: python -m helpers.decision_guide"
+
+
+def test_decision_guide_covers_every_isa_class_and_says_what_is_unmeasured():
+    text = decision_guide.guide_text()
+    for isa in ("avx2", "avx512-vnni", "avx512-bf16", "amx"):
+        assert f"\n## {isa} (recorded: " in text
+    assert "No committed measurements on an `amx` CPU yet" in text
+    assert "Measured on `amd-epyc-avx2-t2`" in text and "Measured on `amd-epyc-avx512-bf16-t2`" in text
