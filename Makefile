@@ -75,6 +75,7 @@ reproduce: setup
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data
+	$(VENV)/bin/lint-imports --no-cache
 
 # OpenVINO GenAI's tests run in a process of their own: GenAI 2024.2's generate() segfaults at random when
 # transformers is imported after an LLMPipeline was compiled (helpers.genai loads the tokenizer first now); a process

@@ -125,7 +125,7 @@ def test_itrex_refuses_cpu_without_avx512(monkeypatch):
     if embedders.missing_packages("itrex-bge-engine"):
         pytest.skip("ITREX packages not installed")
     avx2_only = CpuInfo.from_cpuinfo_text("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n", mem_bytes=2**33)
-    monkeypatch.setattr(embedders, "_cpu", lambda: avx2_only)
+    monkeypatch.setattr(embedders.registry, "_cpu", lambda: avx2_only)  # where unavailable_reason looks it up
     with pytest.raises(EmbedderUnavailable, match="avx512f"):
         build_embedder("itrex-bge-engine", 2)
     with pytest.raises(EmbedderUnavailable, match="bf16"):

