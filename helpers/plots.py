@@ -59,8 +59,11 @@ def pareto_scatter(
         _, ax = plt.subplots(figsize=(8, 5))
     cost = data[x] if lower_x_is_better else -data[x]
     front = pareto_mask(cost, data[y], higher_quality_is_better=higher_y_is_better)
-    colors = _category_map(data[color_by] if color_by else None, plt.get_cmap("tab10").colors)
-    markers = _category_map(data[marker_by] if marker_by else None, ["o", "s", "^", "D", "v", "P", "X", "*"])
+    from matplotlib.colors import to_hex
+
+    palette = [c for c in plt.get_cmap("tab10").colors if to_hex(c) not in BACKEND_COLORS.values()]
+    colors = _category_map(data[color_by] if color_by else None, palette, BACKEND_COLORS)
+    markers = _category_map(data[marker_by] if marker_by else None, ["v", "X", "*", "h"], ALGORITHM_MARKERS)
     for i, row in data.iterrows():
         ax.scatter(
             row[x],
@@ -102,10 +105,26 @@ def _error_bars(ax, row, x: str, y: str, x_interval, y_interval) -> None:
         ax.errorbar(row[x], row[y], xerr=xerr, yerr=yerr, fmt="none", ecolor="grey", alpha=0.7, capsize=2, zorder=2)
 
 
-def _category_map(values, palette) -> dict:
+#: The same colour for a backend (or embedder family) and the same marker for an algorithm in every plot.
+BACKEND_COLORS = {
+    "torch": "#7f7f7f",
+    "baseline": "#7f7f7f",
+    "itrex": "#1f77b4",
+    "seed": "#1f77b4",
+    "openvino": "#ff7f0e",
+    "llama.cpp": "#d62728",
+}
+ALGORITHM_MARKERS = {"RTN": "o", "AWQ": "s", "GPTQ": "^", "TEQ": "D", "fp32": "P"}
+
+
+def _category_map(values, palette, fixed: dict | None = None) -> dict:
+    """Value -> colour/marker: the fixed one for a known name, else the palette in sorted order."""
     if values is None:
         return {}
-    return {value: palette[i % len(palette)] for i, value in enumerate(sorted(set(values), key=str))}
+    fixed = fixed or {}
+    others = [v for v in sorted(set(values), key=str) if v not in fixed]
+    mapped = {value: palette[i % len(palette)] for i, value in enumerate(others)}
+    return {value: fixed.get(value, mapped.get(value)) for value in sorted(set(values), key=str)}
 
 
 def _legend_handles(colors: dict, markers: dict, plt) -> list[tuple[str, tuple[str, str]]]:
