@@ -54,8 +54,16 @@ def run_in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), initializer=_quiet_worker) as pool:
         return pool.submit(fn, *args).result()
+
+
+def _quiet_worker() -> None:
+    """Worker start: known third-party warnings and progress bars stay out of the notebook that started it (the
+    kernel captures its children's output)."""
+    from helpers.settings import quiet_known_noise
+
+    quiet_known_noise()
 
 
 def time_call(fn: Callable[[], Any], *, warmup: int = 1, iterations: int = 5) -> TimingStats:

@@ -20,7 +20,8 @@ from helpers import device
 from helpers import woq_config as wc
 from helpers.notebooks import CATALOGUE, TIMES_KIND
 
-SETUP_MINUTES = 6.0  # make setup on a warm pip cache (fresh clone, measured); a cold cache downloads ~3 GB more
+#: make setup from a fresh clone with a warm pip cache (measured 2.6 min); a cold pip cache downloads ~3 GB more.
+SETUP_MINUTES = 3.0
 
 
 @dataclass(frozen=True)

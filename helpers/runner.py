@@ -50,7 +50,8 @@ def run_sweep(
     todo = points_to_run(points, store, reuse)
     written: list[dict[str, Any]] = []
     done = f"{len(points) - len(todo)} of {len(points)} already done"
-    bar = tqdm(todo, desc=f"sweep ({done})", unit="point", disable=not progress)
+    # progress=True leaves the choice to tqdm, so $TQDM_DISABLE (set for saved notebook runs) still turns it off
+    bar = tqdm(todo, desc=f"sweep ({done})", unit="point", **({} if progress else {"disable": True}))
     for point in bar:
         bar.set_postfix_str(point.key)
         row = {**(stamp or {}), **evaluate_one(point, evaluate, unsupported_reason)}

@@ -48,11 +48,13 @@ KNOWN_NOISE: tuple[str, ...] = (
     "`langchain-community` is being sunset",  # its import warns; the seed classes live there and nowhere else
     'install "ipywidgets" for Jupyter support',  # rich (NNCF's progress display) in a kernel without widgets
 )
-#: Known log records of neural-compressor's ``neural_compressor`` logger (which ITREX logs through too), once per
-#: quantization: a rename in ITREX's own code path and a distributed-tuning hint that does not apply here.
+#: Known log records of neural-compressor's ``neural_compressor`` logger (which ITREX logs through too) and of the
+#: root logger: a rename in ITREX's own code path, a distributed-tuning hint that does not apply here, and ITREX's
+#: import-time complaint about a transformers version it is in fact running with.
 KNOWN_LOG_NOISE: tuple[str, ...] = (
     "use_llm_runtime is deprecated in version 1.3.2",
     "[Strategy] Please install `mpi4py` correctly",
+    "`transformers` version >= 4.31 is requirements by intel-extension-for-transformers",  # root logger, at import
 )
 
 
@@ -70,9 +72,9 @@ def quiet_known_noise(progress_bars: bool = False) -> None:
 
     for message in KNOWN_NOISE:
         warnings.filterwarnings("ignore", message=f"{re.escape(message)}.*")
-    log = logging.getLogger("neural_compressor")
-    if not any(isinstance(f, _KnownLogNoise) for f in log.filters):
-        log.addFilter(_KnownLogNoise())
+    for log in (logging.getLogger("neural_compressor"), logging.getLogger()):  # ITREX also warns on the root logger
+        if not any(isinstance(f, _KnownLogNoise) for f in log.filters):
+            log.addFilter(_KnownLogNoise())
     if not progress_bars:
         os.environ["TQDM_DISABLE"] = "1"
 
