@@ -1,5 +1,6 @@
 # Two commands on a fresh machine:
-#   make run    set up .venv, provision offline models, execute every notebook with full defaults (+ HTML export)
+#   make run    set up .venv, provision offline models, pre-flight, execute every notebook with its workshop defaults,
+#               then build the site (build/site/index.html)
 #   make test   set up .venv, provision offline models, then lint + unit tests + notebook smoke runs + nbval
 PYTHON ?= python3
 VENV   ?= .venv
