@@ -108,6 +108,7 @@ CATALOGUE: list[NotebookSpec] = [
             "results_root": "build/smoke/results",
             "peer_iterations": 1,
             "check_grid": None,
+            "one_point_by_hand": False,
         },
         minutes_smoke=4,
         minutes_full=10,  # the 14-point workshop grid (603 s in the fresh-clone make run; seconds where committed)
