@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,177 @@ _SENSITIVITY_METRICS = (
 )
 
 
+Lost = Callable[[str, Any, str], None]  # lost(field, value, reason): records what the plan cannot reproduce
+
+
+def _nncf_mode(cfg: WoqConfig, lost: Lost, notes: list[str]) -> str:
+    """The NNCF 2.11 mode for the config's weight dtype and scheme (a fallback is recorded as lost)."""
+    wd, scheme = cfg.weight_dtype, cfg.scheme
+    if wd in ("int8", "int4_clip"):
+        return f"{wd[:4]}_{scheme}"
+    if wd == "int4_fullrange":
+        if scheme == "sym":
+            lost(
+                "weight_dtype",
+                wd,
+                "INT4_SYM uses scale = absmax/7 (the int4_clip grid); the full-range absmax/8 grid with code -8 has "
+                "no NNCF mode, so the plan uses int4_sym",
+            )
+        else:
+            notes.append(
+                "weight_dtype='int4_fullrange' with asym: the full-range flag only affects sym, int4_asym is exact"
+            )
+        return f"int4_{scheme}"
+    if wd == "nf4":
+        return "nf4"
+    if wd in ("fp4_e2m1", "fp4_e2m1_bnb"):
+        lost(
+            "weight_dtype",
+            wd,
+            f"no FP4/E2M1 mode in NNCF 2.11 (modes: {', '.join(NNCF_MODES)}); the plan falls back to nf4, the other "
+            "absmax-scaled 4-bit float codebook",
+        )
+        return "nf4"
+    lost("weight_dtype", wd, "no FP8 weight compression in NNCF 2.11; the plan falls back to int8_sym (per channel)")
+    return "int8_sym"
+
+
+def _check_extras(
+    mode: str, ratio: float, all_layers: bool, sensitivity_metric: str | None, scale_estimation: bool, gptq: bool
+) -> None:
+    """Refuse OpenVINO-only knobs the mode cannot take, or values outside their range."""
+    _check_bool("gptq", gptq)
+    if mode.startswith("int8") and (
+        ratio != 1.0 or all_layers or sensitivity_metric is not None or scale_estimation or gptq
+    ):
+        raise ValueError(
+            f"mode={mode!r}: NNCF 2.11 INT8 modes take no ratio, all_layers, sensitivity_metric, scale_estimation "
+            f"or gptq (got ratio={ratio!r}, all_layers={all_layers!r}, sensitivity_metric={sensitivity_metric!r}, "
+            f"scale_estimation={scale_estimation!r}, gptq={gptq!r})"
+        )
+    if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not 0 <= ratio <= 1:
+        raise _refuse("ratio", ratio, "floats in [0, 1]")
+    if sensitivity_metric is not None and sensitivity_metric not in _SENSITIVITY_METRICS:
+        raise _refuse("sensitivity_metric", sensitivity_metric, "None, " + ", ".join(_SENSITIVITY_METRICS))
+    _check_bool("all_layers", all_layers)
+    _check_bool("scale_estimation", scale_estimation)
+
+
+def _group_and_awq(cfg: WoqConfig, mode: str, lost: Lost, notes: list[str]) -> tuple[int | None, bool | None]:
+    """NNCF's group size (None: per channel) and whether AWQ runs (None: INT8, where it does not exist)."""
+    is_int8 = mode.startswith("int8")
+    group_size: int | None = None if is_int8 else cfg.group_size
+    if is_int8 and cfg.group_size != -1:
+        lost(
+            "group_size",
+            cfg.group_size,
+            "INT8 modes are per-channel only (group_size must stay -1); the plan is per channel",
+        )
+    elif group_size not in (None, -1):
+        notes.append(
+            f"group_size={group_size}: NNCF raises unless it divides every layer's input channels "
+            "(ITREX/neural-compressor quantize a leftover shorter group instead)"
+        )
+    awq: bool | None = None if is_int8 else False
+    if cfg.algorithm == "AWQ":
+        if is_int8:
+            lost("algorithm", "AWQ", "INT8 modes refuse awq; the plan is data-free")
+        elif mode == "nf4":
+            lost("algorithm", "AWQ", "NNCF 2.11 refuses AWQ (and scale estimation) in NF4 mode; the plan is data-free")
+        elif group_size == -1:
+            lost("algorithm", "AWQ", "NNCF 2.11 refuses AWQ with group_size=-1; the plan is data-free")
+        else:
+            awq = True
+    elif cfg.algorithm == "TEQ":
+        lost(
+            "algorithm",
+            "TEQ",
+            "NNCF has no TEQ; the plan is data-free RTN (awq=True or scale_estimation=True are the data-aware options)",
+        )
+    return group_size, awq
+
+
+def _check_data_aware(
+    mode: str,
+    group_size: int | None,
+    awq: bool | None,
+    sensitivity_metric: str | None,
+    scale_estimation: bool,
+    gptq: bool,
+) -> None:
+    """Refuse the data-aware combinations NNCF 2.11 rejects or silently skips."""
+    if scale_estimation and (mode == "nf4" or group_size == -1):
+        raise ValueError(f"scale_estimation=True is refused by NNCF 2.11 with mode={mode!r}, group_size={group_size!r}")
+    if sensitivity_metric == "weight_quantization_error" and (awq or scale_estimation):
+        # NNCF 2.11 collects no activations with this metric: AWQ then raises KeyError, scale estimation does nothing
+        raise _refuse_combo(
+            "sensitivity_metric",
+            sensitivity_metric,
+            "None, " + ", ".join(m for m in _SENSITIVITY_METRICS if m != sensitivity_metric),
+            f"awq={bool(awq)!r}, scale_estimation={scale_estimation!r}",
+            "NNCF 2.11 collects no activations for weight_quantization_error, so AWQ fails and scale estimation is "
+            "silently skipped",
+        )
+    if gptq and (scale_estimation or group_size == -1):
+        raise ValueError(
+            f"gptq=True is refused by NNCF 2.11 with scale_estimation={scale_estimation!r}, group_size={group_size!r}: "
+            "allowed with a group size (not -1) and without scale estimation"
+        )
+
+
+def _runtime_config(cfg: WoqConfig, lost: Lost, notes: list[str]) -> dict[str, str]:
+    """The CPU plugin properties standing in for ITREX's compute dtype (compression cannot set it)."""
+    if cfg.compute_dtype == "fp32":
+        notes.append(
+            "compute_dtype='fp32': not a compression option; OpenVINO picks the compute precision at run time "
+            "(bf16 by default on AMX/AVX512-BF16 CPUs), so runtime_config pins INFERENCE_PRECISION_HINT=f32"
+        )
+        return {"INFERENCE_PRECISION_HINT": "f32"}
+    if cfg.compute_dtype == "bf16":
+        lost(
+            "compute_dtype",
+            "bf16",
+            "decided by the OpenVINO runtime and the CPU ISA, not by compression; see runtime_config",
+        )
+        return {"INFERENCE_PRECISION_HINT": "bf16"}
+    lost(
+        "compute_dtype",
+        "int8",
+        "decided by the OpenVINO runtime and the CPU ISA, not by compression; runtime_config sets the CPU "
+        "plugin's dynamic activation quantization, the nearest analogue",
+    )
+    return {"DYNAMIC_QUANTIZATION_GROUP_SIZE": str(cfg.group_size if cfg.group_size > 0 else 32)}
+
+
+def _storage_and_scope(cfg: WoqConfig, is_int8: bool, lost: Lost, notes: list[str]) -> tuple[str, ...]:
+    """Notes on scales, mse_range and lm_head; the ignored-scope patterns for ``llm_int8_skip_modules``."""
+    if cfg.mse_range:
+        lost(
+            "mse_range",
+            True,
+            "no clip-ratio search in NNCF; scale_estimation=True (data-aware, group-wise, not NF4) is the nearest tool",
+        )
+    if cfg.scale_dtype == "fp32":
+        notes.append("scale_dtype='fp32': NNCF 2.11 always stores scales (and zero points) as f16 constants")
+    else:
+        lost("scale_dtype", cfg.scale_dtype, "NNCF 2.11 always stores scales as f16")
+    patterns: tuple[str, ...] = ()
+    if cfg.llm_int8_skip_modules:
+        patterns = tuple(f".*{re.escape(name)}.*" for name in cfg.llm_int8_skip_modules)
+        notes.append(
+            "llm_int8_skip_modules -> ignored_scope patterns over OpenVINO node names (e.g. "
+            "'__module.model.layers.0.mlp.down_proj/aten::linear/MatMul'); NNCF raises if a pattern matches nothing"
+        )
+    if is_int8:
+        notes.append("lm_head: ITREX keeps it fp32; NNCF INT8 modes compress every MatMul and embedding to int8")
+    else:
+        notes.append(
+            "lm_head: ITREX keeps it fp32; NNCF keeps embeddings and the last MatMul in the INT8_ASYM backup "
+            "precision unless all_layers=True"
+        )
+    return patterns
+
+
 def to_openvino(
     cfg: WoqConfig,
     *,
@@ -117,156 +289,13 @@ def to_openvino(
     def lost(name: str, value: Any, reason: str) -> None:
         unsupported.append(f"{name}={value!r}: unsupported on {_OV}: {reason}")
 
-    wd, scheme = cfg.weight_dtype, cfg.scheme
-    if wd == "int8":
-        mode = f"int8_{scheme}"
-    elif wd == "int4_clip":
-        mode = f"int4_{scheme}"
-    elif wd == "int4_fullrange":
-        mode = f"int4_{scheme}"
-        if scheme == "sym":
-            lost(
-                "weight_dtype",
-                wd,
-                "INT4_SYM uses scale = absmax/7 (the int4_clip grid); the full-range absmax/8 grid with code -8 has "
-                "no NNCF mode, so the plan uses int4_sym",
-            )
-        else:
-            notes.append(
-                "weight_dtype='int4_fullrange' with asym: the full-range flag only affects sym, int4_asym is exact"
-            )
-    elif wd == "nf4":
-        mode = "nf4"
-    elif wd in ("fp4_e2m1", "fp4_e2m1_bnb"):
-        mode = "nf4"
-        lost(
-            "weight_dtype",
-            wd,
-            f"no FP4/E2M1 mode in NNCF 2.11 (modes: {', '.join(NNCF_MODES)}); the plan falls back to nf4, the other "
-            "absmax-scaled 4-bit float codebook",
-        )
-    else:  # fp8
-        mode = "int8_sym"
-        lost(
-            "weight_dtype", wd, "no FP8 weight compression in NNCF 2.11; the plan falls back to int8_sym (per channel)"
-        )
-
+    mode = _nncf_mode(cfg, lost, notes)
     is_int8 = mode.startswith("int8")
-    _check_bool("gptq", gptq)
-    if is_int8 and (ratio != 1.0 or all_layers or sensitivity_metric is not None or scale_estimation or gptq):
-        raise ValueError(
-            f"mode={mode!r}: NNCF 2.11 INT8 modes take no ratio, all_layers, sensitivity_metric, scale_estimation "
-            f"or gptq (got ratio={ratio!r}, all_layers={all_layers!r}, sensitivity_metric={sensitivity_metric!r}, "
-            f"scale_estimation={scale_estimation!r}, gptq={gptq!r})"
-        )
-    if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not 0 <= ratio <= 1:
-        raise _refuse("ratio", ratio, "floats in [0, 1]")
-    if sensitivity_metric is not None and sensitivity_metric not in _SENSITIVITY_METRICS:
-        raise _refuse("sensitivity_metric", sensitivity_metric, "None, " + ", ".join(_SENSITIVITY_METRICS))
-    _check_bool("all_layers", all_layers)
-    _check_bool("scale_estimation", scale_estimation)
-
-    group_size: int | None
-    if is_int8:
-        group_size = None
-        if cfg.group_size != -1:
-            lost(
-                "group_size",
-                cfg.group_size,
-                "INT8 modes are per-channel only (group_size must stay -1); the plan is per channel",
-            )
-    else:
-        group_size = cfg.group_size
-        if group_size != -1:
-            notes.append(
-                f"group_size={group_size}: NNCF raises unless it divides every layer's input channels "
-                "(ITREX/neural-compressor quantize a leftover shorter group instead)"
-            )
-
-    awq: bool | None = None if is_int8 else False
-    if cfg.algorithm == "AWQ":
-        if is_int8:
-            lost("algorithm", "AWQ", "INT8 modes refuse awq; the plan is data-free")
-        elif mode == "nf4":
-            lost("algorithm", "AWQ", "NNCF 2.11 refuses AWQ (and scale estimation) in NF4 mode; the plan is data-free")
-        elif group_size == -1:
-            lost("algorithm", "AWQ", "NNCF 2.11 refuses AWQ with group_size=-1; the plan is data-free")
-        else:
-            awq = True
-    elif cfg.algorithm == "TEQ":
-        lost(
-            "algorithm",
-            "TEQ",
-            "NNCF has no TEQ; the plan is data-free RTN (awq=True or scale_estimation=True are the data-aware options)",
-        )
-
-    if scale_estimation and (mode == "nf4" or group_size == -1):
-        raise ValueError(f"scale_estimation=True is refused by NNCF 2.11 with mode={mode!r}, group_size={group_size!r}")
-    if sensitivity_metric == "weight_quantization_error" and (awq or scale_estimation):
-        # NNCF 2.11 collects no activations with this metric: AWQ then raises KeyError, scale estimation does nothing
-        raise _refuse_combo(
-            "sensitivity_metric",
-            sensitivity_metric,
-            "None, " + ", ".join(m for m in _SENSITIVITY_METRICS if m != sensitivity_metric),
-            f"awq={bool(awq)!r}, scale_estimation={scale_estimation!r}",
-            "NNCF 2.11 collects no activations for weight_quantization_error, so AWQ fails and scale estimation is "
-            "silently skipped",
-        )
-    if gptq and (scale_estimation or group_size == -1):
-        raise ValueError(
-            f"gptq=True is refused by NNCF 2.11 with scale_estimation={scale_estimation!r}, group_size={group_size!r}: "
-            "allowed with a group size (not -1) and without scale estimation"
-        )
-    if cfg.mse_range:
-        lost(
-            "mse_range",
-            True,
-            "no clip-ratio search in NNCF; scale_estimation=True (data-aware, group-wise, not NF4) is the nearest tool",
-        )
-
-    runtime_config: dict[str, str]
-    if cfg.compute_dtype == "fp32":
-        runtime_config = {"INFERENCE_PRECISION_HINT": "f32"}
-        notes.append(
-            "compute_dtype='fp32': not a compression option; OpenVINO picks the compute precision at run time "
-            "(bf16 by default on AMX/AVX512-BF16 CPUs), so runtime_config pins INFERENCE_PRECISION_HINT=f32"
-        )
-    elif cfg.compute_dtype == "bf16":
-        runtime_config = {"INFERENCE_PRECISION_HINT": "bf16"}
-        lost(
-            "compute_dtype",
-            "bf16",
-            "decided by the OpenVINO runtime and the CPU ISA, not by compression; see runtime_config",
-        )
-    else:
-        runtime_config = {"DYNAMIC_QUANTIZATION_GROUP_SIZE": str(cfg.group_size if cfg.group_size > 0 else 32)}
-        lost(
-            "compute_dtype",
-            "int8",
-            "decided by the OpenVINO runtime and the CPU ISA, not by compression; runtime_config sets the CPU "
-            "plugin's dynamic activation quantization, the nearest analogue",
-        )
-
-    if cfg.scale_dtype == "fp32":
-        notes.append("scale_dtype='fp32': NNCF 2.11 always stores scales (and zero points) as f16 constants")
-    else:
-        lost("scale_dtype", cfg.scale_dtype, "NNCF 2.11 always stores scales as f16")
-
-    patterns: tuple[str, ...] = ()
-    if cfg.llm_int8_skip_modules:
-        patterns = tuple(f".*{re.escape(name)}.*" for name in cfg.llm_int8_skip_modules)
-        notes.append(
-            "llm_int8_skip_modules -> ignored_scope patterns over OpenVINO node names (e.g. "
-            "'__module.model.layers.0.mlp.down_proj/aten::linear/MatMul'); NNCF raises if a pattern matches nothing"
-        )
-    if is_int8:
-        notes.append("lm_head: ITREX keeps it fp32; NNCF INT8 modes compress every MatMul and embedding to int8")
-    else:
-        notes.append(
-            "lm_head: ITREX keeps it fp32; NNCF keeps embeddings and the last MatMul in the INT8_ASYM backup "
-            "precision unless all_layers=True"
-        )
-
+    _check_extras(mode, ratio, all_layers, sensitivity_metric, scale_estimation, gptq)
+    group_size, awq = _group_and_awq(cfg, mode, lost, notes)
+    _check_data_aware(mode, group_size, awq, sensitivity_metric, scale_estimation, gptq)
+    runtime_config = _runtime_config(cfg, lost, notes)
+    patterns = _storage_and_scope(cfg, is_int8, lost, notes)
     needs_dataset = (
         bool(awq)
         or scale_estimation
