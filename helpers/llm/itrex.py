@@ -65,6 +65,46 @@ def woq_calibration_loader(
     return _CalibLoader(out)
 
 
+def _calibration(
+    cfg: WoqConfig,
+    itrex_cfg: WoqConfig,
+    tokenizer: Any,
+    calibration_texts: Sequence[str] | None,
+    calib_iters: int | None,
+    calib_max_tokens: int,
+    notes: list[str],
+) -> tuple[WoqConfig, Any]:
+    """The config ITREX gets and its calibration loader (None for data-free RTN); AWQ/TEQ without texts refused."""
+    from helpers import woq_config as wc
+
+    if cfg.algorithm not in ("AWQ", "TEQ"):
+        if calibration_texts:
+            notes.append(f"calibration_texts ignored: algorithm={cfg.algorithm!r} is data-free")
+        return itrex_cfg, None
+    if not calibration_texts:
+        raise ValueError(
+            f"algorithm={cfg.algorithm!r} needs calibration_texts (e.g. helpers.data.calibration_texts(32)): "
+            "without a dataloader ITREX would download NeelNanda/pile-10k from the Hub"
+        )
+    if cfg.algorithm == "AWQ" and calib_iters is not None and calib_iters != cfg.calib_iters:
+        itrex_cfg = wc.replace(itrex_cfg, calib_iters=calib_iters)
+    batches = itrex_cfg.calib_iters if cfg.algorithm == "AWQ" else None
+    calib = woq_calibration_loader(
+        cfg.algorithm, tokenizer, calibration_texts, max_tokens=calib_max_tokens, batches=batches
+    )
+    notes.append(f"{cfg.algorithm}: {len(calib)} calibration batches of <= {calib_max_tokens} tokens")
+    return itrex_cfg, calib
+
+
+def _restore_for_generation(model: Any, use_cache_off: bool, notes: list[str]) -> None:
+    """ITREX loads AWQ/TEQ models with torchscript=True (tuple outputs) for INC's tracing: undo it for inference."""
+    if model.config.torchscript or use_cache_off:
+        model.config.torchscript = False
+        model.config.use_cache = True
+        model.generation_config.use_cache = True
+        notes.append("config.torchscript/use_cache restored to False/True after quantization")
+
+
 def build_woq_pipeline(
     cfg: WoqConfig,
     model_dir: str | Path,
@@ -107,25 +147,8 @@ def build_woq_pipeline(
         # any other skip list: wc.to_itrex raises a ValueError that explains the ITREX bug
 
     tokenizer = load_tokenizer(model_dir)
-    calib = None
-    use_cache_off = False
-    if cfg.algorithm in ("AWQ", "TEQ"):
-        if not calibration_texts:
-            raise ValueError(
-                f"algorithm={cfg.algorithm!r} needs calibration_texts (e.g. helpers.data.calibration_texts(32)): "
-                "without a dataloader ITREX would download NeelNanda/pile-10k from the Hub"
-            )
-        if cfg.algorithm == "AWQ" and calib_iters is not None and calib_iters != cfg.calib_iters:
-            itrex_cfg = wc.replace(itrex_cfg, calib_iters=calib_iters)
-        batches = itrex_cfg.calib_iters if cfg.algorithm == "AWQ" else None
-        calib = woq_calibration_loader(
-            cfg.algorithm, tokenizer, calibration_texts, max_tokens=calib_max_tokens, batches=batches
-        )
-        notes.append(f"{cfg.algorithm}: {len(calib)} calibration batches of <= {calib_max_tokens} tokens")
-        use_cache_off = cfg.algorithm == "AWQ"
-    elif calibration_texts:
-        notes.append(f"calibration_texts ignored: algorithm={cfg.algorithm!r} is data-free")
-
+    itrex_cfg, calib = _calibration(cfg, itrex_cfg, tokenizer, calibration_texts, calib_iters, calib_max_tokens, notes)
+    use_cache_off = cfg.algorithm == "AWQ"
     quant_config = wc.to_itrex(itrex_cfg, calib_dataloader=calib)
     model_kwargs = {"use_cache": False} if use_cache_off else None
     if use_cache_off:
@@ -153,12 +176,7 @@ def build_woq_pipeline(
         )
     seconds = time.perf_counter() - start
     model = llm.pipeline.model
-    if model.config.torchscript or use_cache_off:
-        # ITREX loads AWQ/TEQ models with torchscript=True (tuple outputs) for INC's tracing; undo for inference
-        model.config.torchscript = False
-        model.config.use_cache = True
-        model.generation_config.use_cache = True
-        notes.append("config.torchscript/use_cache restored to False/True after quantization")
+    _restore_for_generation(model, use_cache_off, notes)
 
     report = inspect_woq_model(model)
     if verify:
