@@ -48,6 +48,7 @@ RECIPES = {
         "openvino_genai.LLMPipeline(",
         "OpenVINOGenAILLM(",
     ),
+    "04_weight_only_sweeps": ("nncf.compress_weights(", "OVModelForCausalLM.from_pretrained("),  # one point by hand
     "06_rag_latency_where_time_goes": ("openvino_genai.LLMPipeline(", "OpenVINOGenAILLM.from_model_dir("),
 }
 WARNING_LINES_MAX = 20
