@@ -209,7 +209,7 @@ def record_wall_time(spec: NotebookSpec, seconds: float, params: dict[str, Any])
     """Append a full run's wall time to ``results/<profile>/notebook_times.jsonl`` (the site's wall-times page)."""
     import datetime
 
-    from helpers.device import machine_profile
+    from helpers.bench import profile_record
     from helpers.results import ResultsStore
     from helpers.settings import results_path
 
@@ -217,7 +217,7 @@ def record_wall_time(spec: NotebookSpec, seconds: float, params: dict[str, Any])
     ResultsStore(results_path(TIMES_KIND, num_threads=threads)).append(
         {
             "key": spec.name,
-            "profile": machine_profile(threads),
+            **profile_record(threads),
             "notebook": spec.name,
             "seconds": round(seconds, 1),
             "parameters": params,

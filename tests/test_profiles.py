@@ -190,4 +190,4 @@ def test_notebook_on_a_profile_with_committed_results(name, tmp_path, monkeypatc
     assert not errors, errors
     assert f"{COMMITTED} (this machine)" in text and f"{COMMITTED} (reference)" not in text
     if name.startswith("04"):
-        assert "fastest 4-bit point: openvino int4 g64 asym" in text  # the verdicts of the committed run
+        assert "fastest int4-class point (by median): openvino int4 g64 asym" in text  # the committed run's verdicts
