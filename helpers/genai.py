@@ -72,6 +72,13 @@ class _StopScanner:
         return out
 
 
+def prompt_token_ids(model_dir: str | Path, prompts: Sequence[str]) -> list[list[int]]:
+    """Each prompt as the model's own Hugging Face tokenizer encodes it (no special tokens added): what GenAI is fed
+    so it sees the same tokens as torch, ITREX and llama.cpp (see :meth:`OpenVINOGenAILLM.encode`)."""
+    tokenizer = load_tokenizer(model_dir)
+    return [tokenizer.encode(prompt, add_special_tokens=False) for prompt in prompts]
+
+
 @functools.cache
 def _streamer_class() -> type:
     """``openvino_genai.StreamerBase`` subclass: token ids in, text out through a :class:`_StopScanner`, times kept."""

@@ -68,10 +68,22 @@ def _config(genai: Any, new_tokens: int) -> Any:
     return config
 
 
-def _one_run(genai: Any, pipe: Any, prompt: str, config: Any) -> dict[str, Any]:
+def _inputs(genai: Any, prompt: str, ids: list[int] | None) -> Any:
+    """What ``generate`` gets: the model's own token ids when given (a tokenizer IR may split chat markers into plain
+    text), else the text for GenAI's tokenizer IR."""
+    if ids is None:
+        return [prompt]
+    import numpy as np
+    import openvino as ov
+
+    array = np.asarray([ids], dtype=np.int64)
+    return genai.TokenizedInputs(ov.Tensor(array), ov.Tensor(np.ones_like(array)))
+
+
+def _one_run(genai: Any, pipe: Any, inputs: Any, config: Any) -> dict[str, Any]:
     stamps: list[float] = []
     start = time.perf_counter()
-    result = pipe.generate([prompt], config, _streamer(genai, stamps))
+    result = pipe.generate(inputs, config, _streamer(genai, stamps))
     end = time.perf_counter()
     n = len(stamps)
     row: dict[str, Any] = {
@@ -94,13 +106,23 @@ def _one_run(genai: Any, pipe: Any, prompt: str, config: Any) -> dict[str, Any]:
 
 
 def measure(
-    model_dir: str, prompts: list[str], new_tokens: int, threads: int, warmup: int, iterations: int, hint: str
+    model_dir: str,
+    prompts: list[str],
+    new_tokens: int,
+    threads: int,
+    warmup: int,
+    iterations: int,
+    hint: str,
+    prompt_ids: list[list[int]] | None = None,
 ) -> dict[str, Any]:
     """Load the pipeline once, warm up, then time ``iterations`` runs over distinct prompts (in this process)."""
     import openvino_genai as genai
 
     if len(prompts) < warmup + iterations:
         raise ValueError(f"prompts: {len(prompts)} given, warm-up + iterations = {warmup + iterations} needed")
+    if prompt_ids is not None and len(prompt_ids) != len(prompts):
+        raise ValueError(f"prompt_ids: {len(prompt_ids)} given for {len(prompts)} prompts: allowed is one per prompt")
+    inputs = [_inputs(genai, p, prompt_ids[i] if prompt_ids else None) for i, p in enumerate(prompts)]
     plugin = {"INFERENCE_NUM_THREADS": max(threads, 2), "PERFORMANCE_HINT": "LATENCY"}
     if hint != "default":
         plugin["INFERENCE_PRECISION_HINT"] = hint
@@ -108,9 +130,9 @@ def measure(
     pipe = genai.LLMPipeline(model_dir, "CPU", {k: str(v) for k, v in plugin.items()})  # positional: 2024.2
     load_s = time.perf_counter() - start
     config = _config(genai, new_tokens)
-    for prompt in prompts[:warmup]:
-        _one_run(genai, pipe, prompt, config)
-    runs = [_one_run(genai, pipe, prompt, config) for prompt in prompts[warmup : warmup + iterations]]
+    for item in inputs[:warmup]:
+        _one_run(genai, pipe, item, config)
+    runs = [_one_run(genai, pipe, item, config) for item in inputs[warmup : warmup + iterations]]
     keys = [k for k in ("ttft_s", "tpot_s", "e2e_s") if runs[0][k] is not None]
     summary = {k: statistics.median(r[k] for r in runs) for k in keys}
     return {
@@ -118,6 +140,7 @@ def measure(
         "genai_version": getattr(genai, "__version__", "unknown"),
         "precision_hint": hint,
         "threads": plugin["INFERENCE_NUM_THREADS"],
+        "prompt_input": "token ids" if prompt_ids else "text",
         "load_s": load_s,
         "runs": runs,
         **{f"median_{k}": v for k, v in summary.items()},
@@ -134,9 +157,14 @@ def run_genai(
     warmup: int = 1,
     iterations: int = 5,
     hint: str = "f32",
+    prompt_ids: list[list[int]] | None = None,
     timeout_s: float = 1800.0,
 ) -> dict[str, Any]:
-    """:func:`measure` in a fresh process of the chosen runtime's interpreter; returns its JSON as a dict."""
+    """:func:`measure` in a fresh process of the chosen runtime's interpreter; returns its JSON as a dict.
+
+    ``prompt_ids`` (one list per prompt, from the model's Hugging Face tokenizer, see
+    :func:`helpers.genai.prompt_token_ids`) feed GenAI the same tokens as every other runtime; without them GenAI
+    tokenizes the text with its tokenizer IR."""
     python = genai_python(runtime)
     if hint not in ("f32", "bf16", "default"):
         raise ValueError(f"hint={hint!r} is not supported: allowed values are f32, bf16, default")
@@ -148,6 +176,7 @@ def run_genai(
         "warmup": warmup,
         "iterations": iterations,
         "hint": hint,
+        "prompt_ids": prompt_ids,
     }
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "OPENVINO_TELEMETRY_DISABLE": "1"}
     proc = subprocess.run(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import genai_bench, llm, models
+from helpers.genai import prompt_token_ids
 
 
 def _run_row(start: float, stamps: list[float], end: float, model_steps: list[float] | None) -> dict[str, Any]:
@@ -124,6 +125,7 @@ def genai_runs(ir: Path, prompts: list[str], case: Any, new_tokens: int, warmup:
         warmup=warmup,
         iterations=iterations,
         hint=hint,
+        prompt_ids=prompt_token_ids(ir, prompts),  # the same tokens as every other runtime
     )
     runs = []
     for run in result["runs"]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from helpers import genai_bench, llm, models
 from helpers import woq_config as wc
+from helpers.genai import prompt_token_ids
 
 
 def openvino_dir(
@@ -185,6 +186,7 @@ class VariantRunner:
                 threads=self.num_threads,
                 warmup=self.timing["warmup"],
                 iterations=self.timing["iterations"],
+                prompt_ids=prompt_token_ids(path, prompts),
             )
         except (FileNotFoundError, RuntimeError, ValueError) as exc:
             return self.record(label, "failed", f"{type(exc).__name__}: {exc}")

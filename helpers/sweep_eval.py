@@ -335,6 +335,7 @@ def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> d
 def genai_timings(ir: str, tokenizer: Any, text: str, num_threads: int, budget: EvalBudget) -> dict[str, Any]:
     """The same IR on OpenVINO GenAI 2024.2 and 2026: TTFT / TPOT medians and samples, or the reason it could not."""
     from helpers import genai_bench, llm
+    from helpers.genai import prompt_token_ids
 
     n = budget.warmup + budget.iterations
     step = max(len(text) // (n + 1), 1)  # distinct prompts: GenAI 2026 would serve a repeated one from its cache
@@ -354,6 +355,7 @@ def genai_timings(ir: str, tokenizer: Any, text: str, num_threads: int, budget: 
                 threads=num_threads,
                 warmup=budget.warmup,
                 iterations=budget.iterations,
+                prompt_ids=prompt_token_ids(ir, prompts),
             )
         except (FileNotFoundError, RuntimeError) as err:
             out[f"{name}_reason"] = str(err)

@@ -35,3 +35,21 @@ def test_both_runtimes_time_the_same_ir_with_a_fixed_output_length(stateful_ir: 
     assert result["genai_version"].startswith(runtime)
     assert len(result["runs"]) == 2 and all(run["new_tokens"] == 6 for run in result["runs"])
     assert result["median_ttft_s"] > 0 and result["median_tpot_s"] > 0 and result["median_e2e_s"] > 0
+
+
+@pytest.mark.parametrize("runtime", genai_bench.RUNTIMES)
+def test_token_ids_go_in_as_given(stateful_ir: Path, runtime: str) -> None:
+    from helpers.genai import prompt_token_ids
+
+    prompts = [f"<|im_start|>user\nMacbeth {i}?<|im_end|>\n<|im_start|>assistant\n" for i in range(3)]
+    ids = prompt_token_ids(stateful_ir, prompts)
+    result = genai_bench.run_genai(
+        stateful_ir, prompts, runtime=runtime, new_tokens=5, warmup=1, iterations=2, prompt_ids=ids
+    )
+    assert result["prompt_input"] == "token ids" and all(run["new_tokens"] == 5 for run in result["runs"])
+    if "genai_input_tokens" in result["runs"][0]:  # 2026 reports what it was fed
+        assert [run["genai_input_tokens"] for run in result["runs"]] == [len(ids[1]), len(ids[2])]
+    with pytest.raises(RuntimeError, match="prompt_ids: 1 given for 3 prompts"):
+        genai_bench.run_genai(
+            stateful_ir, prompts, runtime=runtime, new_tokens=2, warmup=1, iterations=2, prompt_ids=ids[:1]
+        )
