@@ -55,8 +55,7 @@ def _measured(profile: str) -> list[str]:
         break
     emb = results_files("embedders").get(profile)
     if emb is not None:
-        store = ResultsStore(emb)
-        table = rag_bench.results_table(store, store.to_frame()["key"].iloc[-1].split("/", 1)[1])
+        table = rag_bench.latest_table(ResultsStore(emb))
         lines += [f"- embedders: {line}" for line in rag_bench.verdict_lines(table)]
     return lines
 

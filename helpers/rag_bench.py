@@ -63,7 +63,6 @@ def measure_embedder(name: str, cfg: EmbedBenchConfig, reference_file: str) -> d
     from helpers import bench, data, embedders, metrics, rag, settings
 
     settings.enforce_offline()
-    settings.quiet_known_noise()  # a worker: its stderr lands in the notebook (thousands of lines otherwise)
     settings.set_threads(cfg.num_threads)
     spec = embedders.EMBEDDERS[name]
     calib = data.calibration_texts(cfg.calibration_texts) if spec.needs_calibration else None
@@ -157,6 +156,12 @@ def results_table(store: ResultsStore, cfg: EmbedBenchConfig | str):
         df["speedup_b1"] = df["texts_per_s_b1"] / base["texts_per_s_b1"]
         df["ndcg_rel_change"] = (df["ndcg@10"] - base["ndcg@10"]) / base["ndcg@10"]
     return df
+
+
+def latest_table(store: ResultsStore):
+    """:func:`results_table` of the settings the file's latest row was measured with (its key after the name)."""
+    frame = store.to_frame()
+    return frame if frame.empty else results_table(store, frame["key"].iloc[-1].split("/", 1)[1])
 
 
 def main(argv: list[str] | None = None) -> int:

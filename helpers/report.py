@@ -50,9 +50,8 @@ def _machine(df: pd.DataFrame, path: Path) -> str:
 def rag_table(path: Path) -> str:
     """Embedders: quality, agreement, throughput, size (latest full-settings rows)."""
     store = ResultsStore(path)
-    rows = sa.check_profile(store.to_frame(), path)  # refuses a file mixing profiles
-    tag = rows["key"].iloc[-1].split("/", 1)[1]  # the settings of the latest run
-    table = rag_bench.results_table(store, tag)
+    sa.check_profile(store.to_frame(), path)  # refuses a file mixing profiles
+    table = rag_bench.latest_table(store)  # the settings of the latest run
     if table.empty:
         return f"(no full-settings rows in {path.name})"
     ok = table[table["status"] == "ok"]
