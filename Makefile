@@ -70,7 +70,6 @@ reproduce: setup
 	$(PY) -m helpers.rag_latency --threads 2 --rounds 2
 	$(PY) -m helpers.rag_latency --threads 1 --rounds 1
 	$(PY) -m helpers.sweep --grid full --budget standard
-	$(PY) -m helpers.sweep --grid openvino --budget full
 	$(PY) -m helpers.rag_bench
 	$(PY) -m helpers.peers --threads 2
 

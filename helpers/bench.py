@@ -103,6 +103,9 @@ def current_rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
+QUIET_IDLE_PERCENT = 80.0  # below this CPU idle share before a timing, the machine counts as busy
+
+
 @dataclass
 class MachineLoad:
     """CPU load seen just before a measurement: 2-core timings are worthless when another process is busy."""
@@ -114,7 +117,7 @@ class MachineLoad:
 
     @property
     def quiet(self) -> bool:
-        return self.cpu_idle_percent >= 80.0
+        return self.cpu_idle_percent >= QUIET_IDLE_PERCENT
 
 
 def machine_load(sample_seconds: float = 0.5) -> MachineLoad:

@@ -153,37 +153,6 @@ def speedup_bars(df: pd.DataFrame, *, label: str, value: str, baseline_label: st
     return ax
 
 
-def paired_dots(
-    df: pd.DataFrame,
-    *,
-    label: str,
-    columns: tuple[str, str],
-    threshold: float | None = None,
-    xlabel: str = "",
-    title: str = "",
-    ax=None,
-):
-    """One row per ``label``: a dot for each of two measurements of the same thing (``columns``, e.g. two runs),
-    joined by a line so the move between them is visible; an optional vertical ``threshold`` (a bar to meet)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.4 * len(df) + 1.2))
-    rows = range(len(df))
-    ax.hlines(rows, df[columns[0]], df[columns[1]], color="lightgrey", zorder=1)
-    for column, marker in zip(columns, ("o", "s"), strict=True):
-        ax.scatter(df[column], rows, marker=marker, label=column, zorder=2)
-    if threshold is not None:
-        ax.axvline(threshold, color="red", linestyle=":", label=f"bar: {threshold:g}")
-    ax.set_yticks(list(rows), df[label].astype(str))
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    ax.invert_yaxis()
-    return ax
-
-
 def codebooks(books: dict[str, np.ndarray], *, normalise: bool = True, ax=None):
     """Draw each codebook's values on its own row (normalised to [-1, 1]) so their spacing can be compared."""
     import matplotlib.pyplot as plt

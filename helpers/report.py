@@ -110,14 +110,14 @@ def _budget(ok: pd.DataFrame) -> str:
     if budget is None:
         return ""
     if "kld_tokens_per_source" in budget:
+        per_source, window = budget["kld_tokens_per_source"], budget["kld_window"]
+        scored = 2 * (per_source // window) * (window - 1)  # each window scores its next-token predictions
         accuracy = (
-            f"KLD / top-1 / perplexity vs fp32 over 2 x {budget['kld_tokens_per_source']} held-out tokens "
-            f"(Shakespeare + Python docs, {budget['kld_window']}-token windows, 95% bootstrap intervals)"
+            f"KLD / top-1 / perplexity vs fp32 over 2 x {per_source} held-out tokens ({scored:,} scored "
+            f"predictions; Shakespeare + Python docs, {window}-token windows, 95% bootstrap intervals)"
         )
-    else:  # rows written before the KLD evaluation (committed reference profiles)
-        accuracy = (
-            f"perplexity over {budget['ppl_tokens']} tokens, {budget['choice_items']} multiple-choice items"
-        )
+    else:  # rows written before the KLD evaluation (older results files)
+        accuracy = f"perplexity over {budget['ppl_tokens']} tokens, {budget['choice_items']} multiple-choice items"
     return (
         f"; prompt {budget['prompt_tokens']} tokens, {budget['new_tokens']} new, warm-up {budget['warmup']} + "
         f"{budget['iterations']} timed runs (medians); {accuracy}, {budget['calib_texts']} x "
@@ -129,23 +129,6 @@ def verdicts(sweep_path: Path, peer_path: Path | None) -> str:
     """The picks and bars of :func:`helpers.sweep_verdicts.pick_lines`, as a bullet list."""
     peer = sa.latest_peer(peer_path) if peer_path is not None else None
     return "\n".join(f"- {line}" for line in sv.pick_lines(sa.results_frame(sweep_path), peer))
-
-
-def budget_check(path: Path, reference: Path) -> str:
-    """A second run of some points at another budget: its verdicts, then its changes next to the reference run's."""
-    check = sa.results_frame(path)
-    ok = sa.measured(check)
-    if ok.empty:
-        return f"(no measured points in {path.name})"
-    lines = [_measured_on(ok, path), ""]
-    lines += [f"- {line}" for line in sv.pick_lines(check)]
-    if reference.is_file():
-        ref = sa.results_frame(reference)
-        names = (sa.run_name(reference, ref), sa.run_name(path, check))
-        table = sa.budget_comparison(ref, check, names).drop(columns="key")
-        lines += ["", f"Each run relative to its own fp32 row (`{_short(reference)}` vs `{_short(path)}`):", ""]
-        lines.append(table.round(3).to_markdown(index=False))
-    return "\n".join(lines)
 
 
 def interval_verdicts(path: Path) -> str:
@@ -210,8 +193,8 @@ def _short(path: Path) -> str:
 
 def profile_sections(profile: str, root: Path, label: str | None = None) -> list[str]:
     """The README sections of one profile: embedders, the sweep (the full grid, which holds the smaller grids'
-    points, else every grid), the peer, the verdicts and the re-check of the bars, each headed by ``label``
-    (default: the profile)."""
+    points, else every grid), the peer, the verdicts (with intervals, and how they moved in a second run) and the
+    RAG-shaped latency, each headed by ``label`` (default: the profile)."""
     label = label or profile
     kinds = sorted(p.stem for p in (root / profile).glob("*.jsonl"))
     path = {kind: settings.results_path(kind, profile=profile, root=root) for kind in kinds}
@@ -230,9 +213,6 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
             out.append(f"#### Verdicts with intervals ({_short(path[kind])})\n\n" + interval_verdicts(path[kind]))
     if "rag_latency" in path:
         out.append(f"#### RAG-shaped latency ({_short(path['rag_latency'])})\n\n" + latency(path["rag_latency"]))
-    if "openvino" in path and "full" in path:
-        check = budget_check(path["openvino"], path["full"])
-        out.append(f"#### The bars re-checked at another budget ({_short(path['openvino'])})\n\n" + check)
     return out
 
 

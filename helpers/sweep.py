@@ -27,11 +27,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ray-address", default=None)
     parser.add_argument("--budget", default="full", choices=list(sweep_eval.BUDGETS), help="evaluation size per point")
     parser.add_argument("--reverse", action="store_true", help="run the points in the opposite order (a second run)")
+    parser.add_argument(
+        "--redo-busy", action="store_true", help="measure again the points timed while the CPU was busy (< 80%% idle)"
+    )
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = results_path(args.grid, num_threads=args.threads)
     sweep_eval.run_grid(
-        args.grid, args.out, args.budget, args.threads, ray=args.ray, ray_address=args.ray_address, reverse=args.reverse
+        args.grid,
+        args.out,
+        args.budget,
+        args.threads,
+        ray=args.ray,
+        ray_address=args.ray_address,
+        reverse=args.reverse,
+        redo_busy=args.redo_busy,
     )
     print(f"results: {args.out}")
     return 0

@@ -8,6 +8,7 @@ profiles', each labelled, never mixed.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +97,7 @@ class ProfileRun:
         return f"{self.profile} ({'this machine' if self.mine else 'reference'})"
 
     def beside(self, kind: str) -> Path:
-        """The ``kind`` results file of the same profile and results folder (its peer, its re-check run)."""
+        """The ``kind`` results file of the same profile and results folder (its peer, its second run)."""
         return results_path(kind, profile=self.profile, root=self.path.parent.parent)
 
 
@@ -140,16 +141,6 @@ def stacked(
     if not parts:
         return pd.DataFrame(columns=["profile", *columns])
     return pd.concat(parts, ignore_index=True)[["profile", *columns]]
-
-
-def check_runs(runs: list[ProfileRun], kind: str | None) -> list[tuple[ProfileRun, ProfileRun]]:
-    """``(run, its re-check run)`` for each run with a ``kind`` file beside it (same profile, e.g. ``openvino``)."""
-    pairs = []
-    for run in runs if kind else []:
-        path = run.beside(kind)
-        if path.is_file() and not path.samefile(run.path):
-            pairs.append((run, ProfileRun(run.profile, path, run.mine, results_frame(path))))
-    return pairs
 
 
 def latest_peer(path: str | Path) -> dict | None:
@@ -262,8 +253,39 @@ PUBLISHED: tuple[Published, ...] = (
 )
 
 
+def order_verdict(published: dict[str, float], ours: dict[str, tuple[float, float, float]]) -> tuple[str, str]:
+    """Judge our ordering pair by pair: each pair the paper orders *agrees* or *disagrees* when our two 95 % intervals
+    (value, lo, hi) are disjoint, and is a *tie within noise* when they overlap (conservative: the two perplexities
+    share their evaluation windows, so a paired interval would be narrower). Returns (verdict, pair counts)."""
+    counts = {"agree": 0, "disagree": 0, "tie": 0}
+    labels = [label for label in published if label in ours]
+    for a, b in itertools.combinations(labels, 2):
+        better, worse = sorted((a, b), key=published.__getitem__)
+        if ours[better][2] < ours[worse][1]:
+            counts["agree"] += 1
+        elif ours[worse][2] < ours[better][1]:
+            counts["disagree"] += 1
+        else:
+            counts["tie"] += 1
+    pairs = f"{counts['agree']} agree, {counts['disagree']} disagree, {counts['tie']} tie within noise"
+    if len(labels) < 2:
+        return "not enough points", pairs
+    if counts["disagree"]:
+        return "DISAGREES", pairs
+    return ("agrees" if counts["agree"] else "tie within noise"), pairs
+
+
+def _interval(row: pd.Series, column: str) -> tuple[float, float, float]:
+    """(value, lo, hi) of a row's column; a row without an interval gets lo = hi = value (a point estimate)."""
+    value = float(row[column])
+    lo, hi = row.get(f"{column}_lo"), row.get(f"{column}_hi")
+    ok = all(isinstance(v, (int, float)) and np.isfinite(v) for v in (lo, hi))
+    return (value, float(lo), float(hi)) if ok else (value, value, value)
+
+
 def compare_with_published(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per study: published value and rank next to ours; and a summary saying whether the orderings agree.
+    """Per study: published value and rank next to ours (with its 95 % interval); and a summary judging the orderings
+    with :func:`order_verdict` (agrees / DISAGREES / tie within noise).
 
     A point that was not measured shows its status and reason instead of a number; the ordering is then judged
     on the labels both sides have.
@@ -271,13 +293,13 @@ def compare_with_published(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     rows, summary = [], []
     by_key = df.set_index("key") if not df.empty else pd.DataFrame()
     for study in PUBLISHED:
-        ours: dict[str, float] = {}
+        ours: dict[str, tuple[float, float, float]] = {}
         for label, key in study.ours.items():
             row = by_key.loc[key] if key in by_key.index else None
-            value = float(row["perplexity"]) if row is not None and row.get("status") == "ok" else None
-            if value is not None:
-                ours[label] = value
+            if row is not None and row.get("status") == "ok":
+                ours[label] = _interval(row, "perplexity")
             status = "not in results" if row is None else row.get("status")
+            value, lo, hi = ours.get(label, (None, None, None))
             rows.append(
                 {
                     "study": study.study,
@@ -285,20 +307,23 @@ def compare_with_published(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
                     "published_ppl": study.values[label],
                     "our_point": key,
                     "our_ppl": value,
+                    "our_ppl_lo": lo,
+                    "our_ppl_hi": hi,
                     "status": status,
                     "reason": None if row is None or status == "ok" else row.get("reason"),
                 }
             )
         common = [label for label in study.values if label in ours]
-        pub_order = sorted(common, key=study.values.__getitem__)
-        our_order = sorted(common, key=ours.__getitem__)
+        verdict, pairs = order_verdict(study.values, ours)
         summary.append(
             {
                 "study": study.study,
                 "setting": study.setting,
-                "published order (best first)": " < ".join(pub_order),
-                "our order (best first)": " < ".join(our_order),
-                "agrees": pub_order == our_order if len(common) >= 2 else None,
+                "published order (best first)": " < ".join(sorted(common, key=study.values.__getitem__)),
+                "our order (best first)": " < ".join(sorted(common, key=lambda label: ours[label][0])),
+                "verdict": verdict,
+                "pairs": pairs,
+                "agrees": {"agrees": True, "DISAGREES": False}.get(verdict),
                 "compared": f"{len(common)} of {len(study.values)}",
                 "caveat": study.caveat,
             }
@@ -332,32 +357,3 @@ def baseline_budget(df: pd.DataFrame) -> dict | None:
     base = df[df["key"] == BASELINE_KEY] if not df.empty and "budget" in df else df.iloc[0:0]
     budget = base["budget"].iloc[0] if not base.empty else None
     return budget if isinstance(budget, dict) else None
-
-
-def budget_of(df: pd.DataFrame) -> str:
-    """Name of the evaluation budget the fp32 row of a results frame was measured with (see ``sweep_eval.BUDGETS``)."""
-    from helpers.sweep_eval import budget_name
-
-    return budget_name(baseline_budget(df))
-
-
-def run_name(path: str | Path, df: pd.DataFrame) -> str:
-    """``"<grid> grid, <budget> budget"`` for a results file ``results/<profile>/<grid>.jsonl`` and its frame."""
-    return f"{Path(path).stem} grid, {budget_of(df)} budget"
-
-
-def budget_comparison(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
-    """The points measured in the ``second`` run, next to the same points in the ``first`` (empty where it has none),
-    e.g. one grid at two evaluation budgets.
-
-    Each run's perplexity change and decode speed-up are relative to that run's own fp32 row, so the columns compare
-    ratios, never raw timings across runs. ``int4_class`` marks the points the 4-bit bars are about.
-    """
-    refuse_mixed_profiles(first, second, "second run")
-    columns = ["key", "label", "ppl_change", "decode_speedup"]
-    a, b = (measured(df).reindex(columns=[*columns, "weight_dtype", "ratio", "broken"]) for df in (first, second))
-    both = a[columns].merge(b, on=["key", "label"], how="right", suffixes=tuple(f" ({name})" for name in names))
-    both.insert(2, "int4_class", int4_class(both))
-    both = both[~both["broken"].fillna(False).astype(bool)]
-    both = both.drop(columns=["weight_dtype", "ratio", "broken"])
-    return both.sort_values(f"ppl_change ({names[1]})").reset_index(drop=True)

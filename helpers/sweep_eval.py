@@ -62,13 +62,18 @@ BUDGETS: dict[str, EvalBudget] = {
 }
 
 
-def measured_with(budget: EvalBudget) -> Callable[[dict[str, Any]], bool]:
+def measured_with(budget: EvalBudget, redo_busy: bool = False) -> Callable[[dict[str, Any]], bool]:
     """Resume rule for :func:`helpers.runner.run_sweep`: keep a finished row only if it was measured with ``budget``
-    (unsupported and failed rows do not depend on it), so a completed resume never mixes budgets in its results."""
+    (unsupported and failed rows do not depend on it), so a completed resume never mixes budgets in its results.
+    ``redo_busy``: also measure again the rows timed while the machine was busy (CPU idle below
+    :attr:`helpers.bench.MachineLoad.quiet`'s 80 %); the newer row supersedes the old one."""
     wanted = asdict(budget)
 
     def reuse(row: dict[str, Any]) -> bool:
-        return row.get("status") != "ok" or row.get("budget") == wanted
+        if row.get("status") != "ok":
+            return True
+        busy = redo_busy and float(row.get("cpu_idle_percent", 100.0)) < bench.QUIET_IDLE_PERCENT
+        return row.get("budget") == wanted and not busy
 
     return reuse
 
@@ -89,10 +94,11 @@ def run_grid(
     ray: bool = False,
     ray_address: str | None = None,
     reverse: bool = False,
+    redo_busy: bool = False,
 ) -> list[dict[str, Any]]:
     """Run (or resume) a named grid into a results file with a named budget; rows of another budget are measured
-    again. ``reverse`` runs the points in the opposite order. Validates the names before any work; returns the rows
-    written now. Used by the CLI and notebook 04."""
+    again. ``reverse`` runs the points in the opposite order; ``redo_busy`` measures again the rows timed on a busy
+    machine. Validates the names before any work; returns the rows written now. Used by the CLI and notebook 04."""
     if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r} is unknown: allowed values are {', '.join(BUDGETS)}")
     points = sweep_grid.get_grid(grid).points()
@@ -101,7 +107,7 @@ def run_grid(
     store = ResultsStore(out)
     evaluator = PointEvaluator(num_threads=num_threads, budget=BUDGETS[budget])
     stamp = bench.profile_record(num_threads)  # every row, unsupported ones too, names its machine profile
-    reuse = measured_with(BUDGETS[budget])
+    reuse = measured_with(BUDGETS[budget], redo_busy)
     print(f"grid {grid}, {budget} budget -> {out}")
     if ray:
         return runner.run_sweep_ray(

@@ -204,8 +204,8 @@ GRIDS["workshop"] = Grid(
 
 GRIDS["openvino"] = Grid(
     "openvino",
-    "the fp32 baseline and every OpenVINO point of `full`, plus int4 asym g16 candidates (21 points, ~30 min at the "
-    "full budget on 2 cores): the int4-class bars checked with 2048 perplexity tokens and a fresh baseline",
+    "the fp32 baseline and every OpenVINO point of `full`, plus int4 asym g16 candidates (21 points, ~30 min on 2 "
+    "cores): today's path on its own, with the smaller groups that buy int4 accuracy back",
     extra=(
         *(p for p in GRIDS["full"].points() if p.backend == "openvino"),
         # smaller groups, the other lever on int4 error (more scale/zero-point bytes): all-4-bit and 80 % + int8

@@ -3,7 +3,8 @@ interval straddles it is a *tie within noise*, not a finding.
 
 Works on sweep rows that carry the raw timing samples (``decode_ms_samples``, GenAI ``*_tpot_ms_samples``) and the
 accuracy intervals of :func:`helpers.accuracy.accuracy_row` (``ppl_change_lo``/``_hi``, ``kld_mean``, ...). Rows
-written before those existed (the committed AVX2 reference) get no interval columns, and their verdicts say so.
+written before those existed (older results files; the committed ones all have them) get no interval columns, and
+their verdicts say so.
 """
 
 from __future__ import annotations
@@ -76,6 +77,41 @@ def _fmt(row: pd.Series, name: str, pct: bool = False) -> str:
     if span:
         text += f" [{span[0]:+.1%}, {span[1]:+.1%}]" if pct else f" [{span[0]:.2f}, {span[1]:.2f}]"
     return text
+
+
+#: The held-out evaluation sources every accuracy column is also reported for (``<metric>_<source>`` in a row).
+SOURCES = ("shakespeare", "python_docs")
+
+
+def _span(row: pd.Series, name: str, fmt: str) -> str:
+    value, span = row.get(name), _interval(row, name)
+    if value is None or pd.isna(value):
+        return "n/a"
+    return format(value, fmt) + (f" [{format(span[0], fmt)}, {format(span[1], fmt)}]" if span else "")
+
+
+def per_source_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One line per measured point and evaluation source: KLD mean and p99, top-1 agreement and perplexity change
+    vs fp32, each with its 95 % interval, so a point that only holds on one kind of text shows it."""
+    ok = measured(df)
+    ok = ok[ok["key"] != BASELINE_KEY].sort_values("kld_mean") if f"kld_mean_{SOURCES[0]}" in ok else ok.iloc[0:0]
+    rows = []
+    for _, row in ok.iterrows():  # closest to fp32 first, both sources of a point together
+        for source in SOURCES:
+            rows.append(
+                {
+                    "label": row["label"],
+                    "source": source,
+                    "KLD mean (95% CI)": _span(row, f"kld_mean_{source}", ".4f"),
+                    "KLD p99": _span(row, f"kld_p99_{source}", ".3f"),
+                    "top-1 agreement": _span(row, f"top1_agreement_{source}", ".1%"),
+                    "ppl change": _span(row, f"ppl_change_{source}", "+.1%"),
+                    "tokens": int(row[f"eval_tokens_{source}"]) if pd.notna(row.get(f"eval_tokens_{source}")) else None,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["label", "source", "KLD mean (95% CI)", "KLD p99", "top-1 agreement", "ppl change", "tokens"]
+    )
 
 
 def verdict_table(df: pd.DataFrame, speed: str = "decode_speedup") -> pd.DataFrame:
@@ -175,7 +211,9 @@ def pick_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: flo
 
 
 def verdict_movement(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
-    """Each point's verdicts in two independent runs side by side, and whether either verdict moved."""
+    """Each point's verdicts in two independent runs side by side, and whether either verdict moved (two runs of
+    one profile: another profile's run is refused)."""
+    refuse_mixed_profiles(first, second, "second run")
     a, b = (verdict_table(df).set_index("label") for df in (first, second))
     cols = [f">= {MIN_SPEEDUP:g}x", f"<= +{MAX_PPL_INCREASE:.0%}", "speed-up (95% CI)", "ppl change (95% CI)"]
     both = a[cols].join(b[cols], how="inner", lsuffix=f" ({names[0]})", rsuffix=f" ({names[1]})")

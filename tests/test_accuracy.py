@@ -63,10 +63,11 @@ def _noisy(model, scale: float = 0.05, seed: int = 1):
     return noisy
 
 
-def test_default_windows_cover_8k_tokens_per_source_without_overlap(tiny: tuple):
+def test_default_windows_cover_8k_tokens_from_two_sources_without_overlap(tiny: tuple):
     windows = A.eval_windows(tiny[1])
-    assert [w.source for w in windows] == ["shakespeare"] * 8 + ["python_docs"] * 8
+    assert [w.source for w in windows] == ["shakespeare"] * 8 + ["python_docs"] * 8  # 4,096 tokens per source
     assert sum(len(w.ids) for w in windows) == 8192
+    assert sum(len(w.ids) - 1 for w in windows) == 8176  # scored next-token predictions: >= 8,000
     for source in A.DEFAULT_SOURCES:
         starts = [w.start for w in windows if w.source == source]
         assert all(b - a >= 512 for a, b in zip(starts, starts[1:], strict=False))

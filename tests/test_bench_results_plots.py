@@ -87,13 +87,6 @@ def test_pareto_scatter_labels_the_front_only_and_draws_intervals():
         plots.pareto_scatter(df, x="ms", y="kld", label="name", annotate="some")
 
 
-def test_paired_dots_draws_one_row_per_label_and_the_bar():
-    df = pd.DataFrame({"name": ["a", "b"], "run 1": [0.1, 0.2], "run 2": [0.15, 0.12]})
-    ax = plots.paired_dots(df, label="name", columns=("run 1", "run 2"), threshold=0.1)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
-    assert {h.get_label() for h in ax.get_legend().legend_handles} == {"run 1", "run 2", "bar: 0.1"}
-
-
 def test_environment_record_names_the_profile_isa_class_and_flags(monkeypatch):
     from helpers import device
 

@@ -126,4 +126,4 @@ def test_notebook_runs_with_smoke_parameters(spec):
     assert not errors
     if spec.name.startswith(("04_", "05_")):  # this machine's smoke rows beside the committed reference profile's
         text = json.dumps(nb["cells"])
-        assert "(this machine)" in text and "amd-epyc-avx2-t2 (reference)" in text
+        assert "(this machine)" in text and "amd-epyc-avx512-bf16-t2 (reference)" in text

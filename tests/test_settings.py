@@ -75,7 +75,7 @@ def test_results_files_lists_profiles_and_skips_other_folders(tmp_path):
 
 def test_committed_results_are_in_profile_folders():
     committed = settings.results_files("full")
-    assert "amd-epyc-avx2-t2" in committed
+    assert "amd-epyc-avx512-bf16-t2" in committed
     loose = [p for p in settings.COMMITTED_RESULTS.rglob("*") if p.is_file() and p.parent == settings.COMMITTED_RESULTS]
     assert not loose, "results files belong in results/<profile>/"
 

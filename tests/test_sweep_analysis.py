@@ -112,7 +112,6 @@ def test_pick_lines_judge_with_intervals_when_rows_carry_samples(tmp_path):
     assert "(met vs the 3x bar)" in text and "(missed vs +10%)" in text and "[" in text
 
 
-
 def test_report_peer_line(tmp_path):
     store = ResultsStore(tmp_path / "peers.jsonl")
     assert "no peer rows" in report.peer_line(store.path)
@@ -148,50 +147,34 @@ def test_report_verdicts_and_budget_clause(tmp_path):
     assert clause.startswith("; prompt 256 tokens, 64 new, warm-up 1 + 5 timed runs (medians)")
 
 
-def test_budget_comparison_pairs_each_run_with_its_own_baseline(tmp_path):
-    first = _frame(tmp_path)
-    store = ResultsStore(tmp_path / "second.jsonl")
-    store.append(_row("torch/fp32", "torch", "fp32", 20.0, 50.0))  # another run: its own, slower fp32 ppl and speed
-    store.append(_row("openvino/int4/g64/sym/RTN/auto", "openvino", "int4", 24.0, 10.0))
-    store.append(_row("openvino/int4/g32/sym/RTN/auto", "openvino", "int4", 22.0, 10.0))  # only in the second run
-    table = sa.budget_comparison(first, sa.results_frame(store.path), ("standard", "full")).set_index("key")
-    assert set(table.index) == {"torch/fp32", "openvino/int4/g64/sym/RTN/auto", "openvino/int4/g32/sym/RTN/auto"}
-    assert pd.isna(table.loc["openvino/int4/g32/sym/RTN/auto", "ppl_change (standard)"])  # not in the first run
-    int4 = table.loc["openvino/int4/g64/sym/RTN/auto"]
-    assert abs(int4["ppl_change (standard)"] - 0.3) < 1e-12 and abs(int4["ppl_change (full)"] - 0.2) < 1e-12
-    assert int4["decode_speedup (standard)"] == 100.0 / 15.0 and int4["decode_speedup (full)"] == 5.0
-    assert bool(int4["int4_class"]) and not bool(table.loc["torch/fp32", "int4_class"])
-
-
-def test_budget_of_names_the_baseline_budget(tmp_path):
-    from dataclasses import asdict
-
-    from helpers.sweep_eval import BUDGETS
-
-    store = ResultsStore(tmp_path / "s.jsonl")
-    store.append({**ROWS[0], "budget": asdict(BUDGETS["standard"])})
-    assert sa.budget_of(sa.results_frame(store.path)) == "standard"
-    assert sa.budget_of(_frame(tmp_path)) == "unknown"  # rows written without a budget
-
-
-def test_report_budget_check_lists_verdicts_and_both_runs(tmp_path):
-    from dataclasses import asdict
-
-    from helpers.sweep_eval import BUDGETS
-
-    for name, budget in (("full", "standard"), ("openvino", "full")):
-        store = ResultsStore(tmp_path / PROFILE / f"{name}.jsonl")
-        for row in ROWS:
-            store.append({**row, "budget": asdict(BUDGETS[budget])} if row["status"] == "ok" else row)
-    text = report.budget_check(tmp_path / PROFILE / "openvino.jsonl", tmp_path / PROFILE / "full.jsonl")
-    assert "over 2 x 4096 held-out tokens" in text
-    assert "- fastest int4-class point (by median): openvino int4 g64 sym RTN" in text
-    assert f"`{PROFILE}/full.jsonl` vs `{PROFILE}/openvino.jsonl`" in text
-    assert "ppl_change (full grid, standard budget)" in text and "ppl_change (openvino grid, full budget)" in text
-
-
 def test_readme_results_block_is_generated_from_the_committed_results():
     text = (report.settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
     start = text.index(report.README_START) + len(report.README_START)
     block = text[start : text.index(report.README_END)].strip()
     assert block == report.committed_sections().strip(), "run: python -m helpers.report --readme"
+
+
+def test_orderings_are_judged_pair_by_pair_with_intervals():
+    published = {"a": 1.0, "b": 2.0, "c": 3.0}
+    apart = {"a": (10.0, 9.9, 10.1), "b": (11.0, 10.9, 11.1), "c": (12.0, 11.9, 12.1)}
+    assert sa.order_verdict(published, apart) == ("agrees", "3 agree, 0 disagree, 0 tie within noise")
+    close = {**apart, "c": (10.95, 10.8, 11.2)}  # c overlaps b: a tie, not a disagreement
+    assert sa.order_verdict(published, close) == ("agrees", "2 agree, 0 disagree, 1 tie within noise")
+    flipped = {**apart, "a": (12.5, 12.4, 12.6)}  # a is clearly worst: the paper's order is contradicted
+    assert sa.order_verdict(published, flipped)[0] == "DISAGREES"
+    blur = {k: (v[0], 0.0, 100.0) for k, v in apart.items()}
+    assert sa.order_verdict(published, blur) == ("tie within noise", "0 agree, 0 disagree, 3 tie within noise")
+    assert sa.order_verdict(published, {"a": apart["a"]})[0] == "not enough points"
+
+
+def test_published_rows_carry_our_interval_and_the_summary_a_verdict(tmp_path):
+    store = ResultsStore(tmp_path / "s.jsonl")
+    for row in ROWS:
+        if row["status"] == "ok":
+            row = {**row, "perplexity_lo": row["perplexity"] - 0.01, "perplexity_hi": row["perplexity"] + 0.01}
+        store.append(row)
+    rows, summary = sa.compare_with_published(sa.results_frame(store.path))
+    nncf = summary[summary["study"].str.startswith("NNCF")].iloc[0]
+    assert nncf["verdict"] == "agrees" and nncf["agrees"] is True and nncf["pairs"].startswith("3 agree")
+    int8 = rows[rows["our_point"] == "openvino/int8/g32/sym/RTN/auto"].iloc[0]
+    assert (int8["our_ppl_lo"], int8["our_ppl"], int8["our_ppl_hi"]) == (10.09, 10.1, 10.11)

@@ -129,3 +129,13 @@ def test_run_grid_checks_the_budget_first_and_measures_again_rows_of_another_bud
     assert sweep_eval.run_grid("smoke", out, "smoke") == []  # resumed: nothing to do
     again = sweep_eval.run_grid("smoke", out, "quick")  # another budget: every point measured again
     assert [row["budget"]["kld_tokens_per_source"] for row in again] == [2048] * 3
+
+
+def test_redo_busy_measures_again_the_rows_timed_on_a_busy_machine():
+    from dataclasses import asdict
+
+    row = {"status": "ok", "budget": asdict(sweep_eval.BUDGETS["standard"])}
+    keep, redo = (sweep_eval.measured_with(sweep_eval.BUDGETS["standard"], redo_busy=flag) for flag in (False, True))
+    assert keep({**row, "cpu_idle_percent": 49.5}) and not redo({**row, "cpu_idle_percent": 49.5})
+    assert redo({**row, "cpu_idle_percent": 99.0}) and redo(row)  # quiet, or written before the load was recorded
+    assert redo({"status": "unsupported", "cpu_idle_percent": 10.0})  # never timed

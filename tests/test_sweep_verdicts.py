@@ -77,3 +77,29 @@ def test_verdict_movement_between_two_runs(tmp_path: Path) -> None:
     table = sv.verdict_movement(first, second, ("run 1", "run 2")).set_index("label")
     assert not table.loc[CLEAR["label"], "verdict moved"] and table.loc[TIE_PPL["label"], "verdict moved"]
     assert table.loc[TIE_PPL["label"], "<= +10% (run 2)"] == "met"
+
+
+def test_accuracy_is_reported_per_source(tmp_path: Path) -> None:
+    def by_source(row: dict, kld: dict[str, float]) -> dict:
+        extra = {"eval_tokens_shakespeare": 4088, "eval_tokens_python_docs": 4088}
+        for source, value in kld.items():
+            extra |= {
+                f"kld_mean_{source}": value,
+                f"kld_mean_{source}_lo": value / 2,
+                f"kld_mean_{source}_hi": value * 2,
+            }
+            extra |= {f"top1_agreement_{source}": 1 - value, f"ppl_change_{source}": value}
+        return {**row, **extra}
+
+    rows = [by_source(BASE, {"shakespeare": 0.0, "python_docs": 0.0})]
+    rows += [
+        by_source(MISS, {"shakespeare": 0.2, "python_docs": 0.01}),
+        by_source(CLEAR, {"shakespeare": 0.02, "python_docs": 0.02}),
+    ]
+    table = sv.per_source_table(_frame(tmp_path, rows))
+    assert list(table["label"]) == [CLEAR["label"]] * 2 + [MISS["label"]] * 2  # closest to fp32 first, no baseline
+    assert list(table["source"]) == ["shakespeare", "python_docs"] * 2
+    miss = table[table["label"] == MISS["label"]].set_index("source")
+    assert miss.loc["shakespeare", "KLD mean (95% CI)"] == "0.2000 [0.1000, 0.4000]"  # the text it fails on shows
+    assert miss.loc["python_docs", "top-1 agreement"] == "99.0%" and miss.loc["python_docs", "tokens"] == 4088
+    assert sv.per_source_table(_frame(tmp_path, [BASE, CLEAR], "old")).empty  # rows without per-source columns
