@@ -53,6 +53,12 @@ def _measured(profile: str) -> list[str]:
         lines += [f"- {line}" for line in sv.pick_lines(frame, peer) + sv.takeaway_lines(frame)]
         lines.append(f"- (from `{path.parent.name}/{path.name}`; notebook 04 has the tables and plots)")
         break
+    else:
+        if (COMMITTED_RESULTS / "legacy" / profile).is_dir():
+            lines.append(
+                "- weight-only sweeps: none under the current accuracy protocol; this profile's earlier rows (no KLD, "
+                "no intervals) are kept unread in `results/legacy/` (its README says why)"
+            )
     emb = results_files("embedders").get(profile)
     if emb is not None:
         table = rag_bench.latest_table(ResultsStore(emb))

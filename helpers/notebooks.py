@@ -107,7 +107,6 @@ CATALOGUE: list[NotebookSpec] = [
             "budget": "smoke",
             "results_root": "build/smoke/results",
             "peer_iterations": 1,
-            "check_grid": None,
             "one_point_by_hand": False,
         },
         minutes_smoke=4,

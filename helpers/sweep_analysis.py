@@ -255,8 +255,7 @@ PUBLISHED: tuple[Published, ...] = (
 
 def order_verdict(published: dict[str, float], ours: dict[str, tuple[float, float, float]]) -> tuple[str, str]:
     """Judge our ordering pair by pair: each pair the paper orders *agrees* or *disagrees* when our two 95 % intervals
-    (value, lo, hi) are disjoint, and is a *tie within noise* when they overlap (conservative: the two perplexities
-    share their evaluation windows, so a paired interval would be narrower). Returns (verdict, pair counts)."""
+    (value, lo, hi) are disjoint, and is a *tie within noise* when they overlap. Returns (verdict, pair counts)."""
     counts = {"agree": 0, "disagree": 0, "tie": 0}
     labels = [label for label in published if label in ours]
     for a, b in itertools.combinations(labels, 2):
@@ -275,29 +274,35 @@ def order_verdict(published: dict[str, float], ours: dict[str, tuple[float, floa
     return ("agrees" if counts["agree"] else "tie within noise"), pairs
 
 
-def _interval(row: pd.Series, column: str) -> tuple[float, float, float]:
-    """(value, lo, hi) of a row's column; a row without an interval gets lo = hi = value (a point estimate)."""
-    value = float(row[column])
-    lo, hi = row.get(f"{column}_lo"), row.get(f"{column}_hi")
-    ok = all(isinstance(v, (int, float)) and np.isfinite(v) for v in (lo, hi))
-    return (value, float(lo), float(hi)) if ok else (value, value, value)
+def _paired_perplexity(row: pd.Series, fp32_perplexity: float | None) -> tuple[float, float, float]:
+    """(perplexity, lo, hi): the 95 % interval of the point's perplexity change vs fp32, bootstrapped over the same
+    evaluation windows for both models (so the windows' own spread in difficulty cancels), on the perplexity scale.
+    A row without that interval gets lo = hi = its perplexity (a point estimate)."""
+    value = float(row["perplexity"])
+    lo, hi = row.get("ppl_change_lo"), row.get("ppl_change_hi")
+    if fp32_perplexity and all(isinstance(v, (int, float)) and np.isfinite(v) for v in (lo, hi)):
+        return value, fp32_perplexity * (1 + float(lo)), fp32_perplexity * (1 + float(hi))
+    return value, value, value
 
 
 def compare_with_published(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per study: published value and rank next to ours (with its 95 % interval); and a summary judging the orderings
-    with :func:`order_verdict` (agrees / DISAGREES / tie within noise).
+    """Per study: published value and rank next to ours (with the 95 % interval of its change vs fp32, on the
+    perplexity scale); and a summary judging the orderings with :func:`order_verdict` (agrees / DISAGREES / tie
+    within noise).
 
     A point that was not measured shows its status and reason instead of a number; the ordering is then judged
     on the labels both sides have.
     """
     rows, summary = [], []
     by_key = df.set_index("key") if not df.empty else pd.DataFrame()
+    base = by_key.loc[BASELINE_KEY] if BASELINE_KEY in by_key.index else None
+    fp32_ppl = float(base["perplexity"]) if base is not None and base.get("status") == "ok" else None
     for study in PUBLISHED:
         ours: dict[str, tuple[float, float, float]] = {}
         for label, key in study.ours.items():
             row = by_key.loc[key] if key in by_key.index else None
             if row is not None and row.get("status") == "ok":
-                ours[label] = _interval(row, "perplexity")
+                ours[label] = _paired_perplexity(row, fp32_ppl)
             status = "not in results" if row is None else row.get("status")
             value, lo, hi = ours.get(label, (None, None, None))
             rows.append(

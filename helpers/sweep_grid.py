@@ -105,9 +105,9 @@ GRIDS: dict[str, Grid] = {
     ),
     "full": Grid(
         "full",
-        "39 points (TEQ ~25 min alone; about 1.5 h on 2 cores): every dtype at g32 sym RTN on both backends, then one "
-        "axis at a time: group size, scheme, algorithm (AWQ, TEQ, GPTQ), int4/int8 mixed precision and compute "
-        "dtype, plus the g64 points the QLoRA and NNCF comparisons need",
+        "39 points (54 min on 2 AVX-512 cores, TEQ 22 min of it; 86 min on the AVX2 EPYC): every dtype at g32 sym "
+        "RTN on both backends, then one axis at a time: group size, scheme, algorithm (AWQ, TEQ, GPTQ), int4/int8 "
+        "mixed precision and compute dtype, plus the g64 points the QLoRA and NNCF comparisons need",
         itrex_dtypes=("int8", "int4_fullrange", "int4_clip", "nf4", "fp4_e2m1"),
         openvino_dtypes=("int8", "int4", "nf4"),
         extra=(

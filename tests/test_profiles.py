@@ -187,4 +187,4 @@ def test_notebook_on_a_profile_with_committed_results(name, tmp_path, monkeypatc
     assert not errors, errors
     assert f"{COMMITTED} (this machine)" in text and f"{COMMITTED} (reference)" not in text
     if name.startswith("04"):
-        assert "fastest int4-class point (by median): openvino int4 g64 asym" in text  # the committed run's verdicts
+        assert "fastest int4-class point (by median): openvino nf4 g64 sym" in text  # the committed run's verdicts

@@ -103,3 +103,23 @@ def test_accuracy_is_reported_per_source(tmp_path: Path) -> None:
     assert miss.loc["shakespeare", "KLD mean (95% CI)"] == "0.2000 [0.1000, 0.4000]"  # the text it fails on shows
     assert miss.loc["python_docs", "top-1 agreement"] == "99.0%" and miss.loc["python_docs", "tokens"] == 4088
     assert sv.per_source_table(_frame(tmp_path, [BASE, CLEAR], "old")).empty  # rows without per-source columns
+
+
+def test_takeaways_say_faster_slower_or_tie_by_the_interval(tmp_path: Path) -> None:
+    ov_fp32 = _row("openvino/fp32", "fp32", [40.0, 40.5, 39.5, 40.2, 39.8], 0.0, 0.0, 0.0, 0.0)
+    slower_loop = {**CLEAR, "genai_2026_tpot_ms_samples": [25.0, 25.5, 24.5, 25.2, 24.8]}  # C++ loop 1.25x slower
+    lines = sv.takeaway_lines(_frame(tmp_path, [BASE, ov_fp32, slower_loop, MISS]))
+    assert lines[0].startswith("runtime vs compression: OpenVINO with the same fp32 weights decodes 2.50x [")
+    assert (
+        "] faster than torch fp32; the fastest int4-class point (openvino int4 g16 asym AWQ auto) decodes 2.00x"
+        in lines[0]
+    )
+    loop = next(line for line in lines if line.startswith("generation loop"))
+    assert "faster than optimum-intel's Python generate() on 0 of 1 OpenVINO points, slower on 1, a tie" in loop
+    assert "(speed ratios 0.80x-0.80x, median 0.80x)" in loop  # every OpenVINO point counts, not the fastest alone
+    same = {**CLEAR, "genai_2026_tpot_ms_samples": [19.0, 21.0, 20.0, 20.5, 19.5]}
+    faster = {**TIE_SPEED, "genai_2026_tpot_ms_samples": [16.0, 16.5, 15.5, 16.2, 15.8]}
+    loop = next(line for line in sv.takeaway_lines(_frame(tmp_path, [BASE, same, faster], "tie")) if "loop" in line)
+    assert "on 1 of 2 OpenVINO points, slower on 0, a tie within noise on 1" in loop
+    seed = next(line for line in lines if line.startswith("seed path"))
+    assert seed.startswith("seed path: the fastest ITREX point (itrex nf4 g32 sym RTN fp32) decodes at 1.11x [")
