@@ -64,6 +64,8 @@ def pareto_scatter(
     palette = [c for c in plt.get_cmap("tab10").colors if to_hex(c) not in BACKEND_COLORS.values()]
     colors = _category_map(data[color_by] if color_by else None, palette, BACKEND_COLORS)
     markers = _category_map(data[marker_by] if marker_by else None, ["v", "X", "*", "h"], ALGORITHM_MARKERS)
+    labelled = [i for i in data.index if annotate == "all" or front[i]]
+    by_x = {i: n for n, i in enumerate(sorted(labelled, key=lambda i: data.at[i, x]))}  # neighbours' labels alternate
     for i, row in data.iterrows():
         ax.scatter(
             row[x],
@@ -74,8 +76,9 @@ def pareto_scatter(
             edgecolors="black" if front[i] else "none",
             zorder=3,
         )
-        if annotate == "all" or front[i]:
-            ax.annotate(str(row[label]), (row[x], row[y]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        if i in by_x:  # above and below the point in turn, so labels of close points do not overprint
+            offset = (5, 4) if by_x[i] % 2 == 0 else (5, -11)
+            ax.annotate(str(row[label]), (row[x], row[y]), textcoords="offset points", xytext=offset, fontsize=8)
         _error_bars(ax, row, x, y, x_interval, y_interval)
     front_pts = data[front].sort_values(x)
     ax.plot(front_pts[x], front_pts[y], "--", color="grey", drawstyle="steps-post", label="Pareto front", zorder=2)
