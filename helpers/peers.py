@@ -86,6 +86,8 @@ def benchmark_llama_cpp(
         "decode_ms_per_token": decode_stats.median / new_tokens * 1000,
         "decode_ms_per_token_p90": decode_stats.p90 / new_tokens * 1000,
         "decode_tokens_per_s": new_tokens / decode_stats.median,
+        "decode_ms_samples": [round(t / new_tokens * 1000, 3) for t in decode_stats.seconds],  # per run: intervals
+        "prefill_ms_samples": [round(t * 1000, 3) for t in prefill_stats.seconds],
         "model_bytes": gguf.stat().st_size,
         "peak_rss_mb": bench.peak_rss_mb(),
         **bench.environment_record(num_threads),

@@ -199,11 +199,14 @@ def pick_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: flo
         f"({ppl_verdict} vs +{max_ppl_increase:.0%})"
     )
     if peer and peer.get("status") == "ok":
-        ratio = peer["decode_ms_per_token"] / top["decode_ms_per_token"]
+        ci = _ratio(peer, top)  # llama.cpp's per-run decode times against the point's
+        if ci is None:  # a peer row written before the per-run samples were kept
+            speed = f"{peer['decode_ms_per_token'] / top['decode_ms_per_token']:.2f}x its speed (no interval)"
+        else:
+            speed = f"{_x(ci)} its speed ({'faster' if ci.lo > 1 else 'slower' if ci.hi < 1 else 'a tie within noise'})"
         lines.append(
             f"llama.cpp Q4_1 decodes at {peer['decode_tokens_per_s']:.1f} tok/s; the fastest int4-class point runs at "
-            f"{ratio:.2f}x its speed (a point estimate from two separate runs: notebook 06 compares them in one run, "
-            "with intervals)"
+            f"{speed}; the two were timed in separate runs, notebook 06 times both in one"
         )
     elif peer:
         lines.append(f"llama.cpp peer: {peer.get('status')} ({peer.get('reason', '')})")

@@ -94,7 +94,7 @@ def test_pick_lines_name_picks_bars_and_peer(tmp_path):
         "fastest int4-class point (by median): openvino int4 g64 sym RTN auto: 6.67x fp32 decode (no interval vs "
         "the 3x bar), perplexity +30.0% (no interval vs +10%)" in text
     )
-    assert "runs at 0.50x its speed (a point estimate from two separate runs" in text
+    assert "runs at 0.50x its speed (no interval); the two were timed in separate runs" in text  # no samples
     assert "llama.cpp peer: not installed (pip install x)" in sv.pick_lines(
         pd.DataFrame(ROWS).assign(decode_speedup=1.0, ppl_change=0.0),
         {"status": "not installed", "reason": "pip install x"},

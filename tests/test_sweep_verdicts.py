@@ -123,3 +123,12 @@ def test_takeaways_say_faster_slower_or_tie_by_the_interval(tmp_path: Path) -> N
     assert "on 1 of 2 OpenVINO points, slower on 0, a tie within noise on 1" in loop
     seed = next(line for line in lines if line.startswith("seed path"))
     assert seed.startswith("seed path: the fastest ITREX point (itrex nf4 g32 sym RTN fp32) decodes at 1.11x [")
+
+
+def test_the_llama_cpp_line_carries_an_interval(tmp_path: Path) -> None:
+    frame = _frame(tmp_path, [BASE, CLEAR])  # CLEAR decodes at ~20 ms/token
+    for samples, word in (([10.0, 10.2, 9.8, 10.1, 9.9], "slower"), ([19.0, 21.5, 20.5, 18.5, 20.0], "a tie within")):
+        peer = {"status": "ok", "decode_ms_per_token": 10.0, "decode_tokens_per_s": 100.0, "decode_ms_samples": samples}
+        line = next(line for line in sv.pick_lines(frame, peer) if line.startswith("llama.cpp"))
+        assert "the fastest int4-class point runs at " in line and f"its speed ({word}" in line
+        assert "[" in line and "timed in separate runs" in line
