@@ -106,6 +106,11 @@ def current_rss_mb() -> float:
 QUIET_IDLE_PERCENT = 80.0  # below this CPU idle share before a timing, the machine counts as busy
 
 
+def is_quiet(cpu_idle_percent: float) -> bool:
+    """Was the CPU quiet enough for a timing (idle share at least :data:`QUIET_IDLE_PERCENT`)?"""
+    return cpu_idle_percent >= QUIET_IDLE_PERCENT
+
+
 @dataclass
 class MachineLoad:
     """CPU load seen just before a measurement: 2-core timings are worthless when another process is busy."""
@@ -117,7 +122,7 @@ class MachineLoad:
 
     @property
     def quiet(self) -> bool:
-        return self.cpu_idle_percent >= QUIET_IDLE_PERCENT
+        return is_quiet(self.cpu_idle_percent)
 
 
 def machine_load(sample_seconds: float = 0.5) -> MachineLoad:

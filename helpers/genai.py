@@ -72,10 +72,12 @@ class _StopScanner:
         return out
 
 
-def prompt_token_ids(model_dir: str | Path, prompts: Sequence[str]) -> list[list[int]]:
+def prompt_token_ids(tokenizer: Any, prompts: Sequence[str]) -> list[list[int]]:
     """Each prompt as the model's own Hugging Face tokenizer encodes it (no special tokens added): what GenAI is fed
-    so it sees the same tokens as torch, ITREX and llama.cpp (see :meth:`OpenVINOGenAILLM.encode`)."""
-    tokenizer = load_tokenizer(model_dir)
+    so it sees the same tokens as torch, ITREX and llama.cpp (see :meth:`OpenVINOGenAILLM.encode`). ``tokenizer``:
+    a loaded tokenizer, or the model (IR) folder to load it from."""
+    if isinstance(tokenizer, (str, Path)):
+        tokenizer = load_tokenizer(tokenizer)
     return [tokenizer.encode(prompt, add_special_tokens=False) for prompt in prompts]
 
 
@@ -248,7 +250,7 @@ class OpenVINOGenAILLM(LLM):
         import openvino_genai
 
         self.pipeline()  # loads the HF tokenizer first (see pipeline())
-        ids = np.asarray([self.hf_tokenizer().encode(prompt, add_special_tokens=False)], dtype=np.int64)
+        ids = np.asarray(prompt_token_ids(self.hf_tokenizer(), [prompt]), dtype=np.int64)
         return openvino_genai.TokenizedInputs(ov.Tensor(ids), ov.Tensor(np.ones_like(ids)))
 
     def hf_tokenizer(self) -> Any:

@@ -174,3 +174,41 @@ def codebooks(books: dict[str, np.ndarray], *, normalise: bool = True, ax=None):
     ax.grid(axis="x", alpha=0.3)
     ax.invert_yaxis()
     return ax
+
+
+def published_vs_ours(rows: pd.DataFrame):
+    """One panel per study with at least two of our points in one profile: published perplexity (x) against ours
+    (y, with the 95 % interval of its change vs fp32), one colour per profile; rows as
+    :func:`helpers.sweep_analysis.compare_runs` gives them. Same ordering = points rise left to right. None when no
+    study has two comparable points."""
+    import matplotlib.pyplot as plt
+
+    ours = rows[rows["our_ppl"].notna()]
+    studies = [s for s in ours["study"].unique() if ours[ours["study"] == s].groupby("profile").size().max() >= 2]
+    if not studies:
+        return None
+    colors = {profile: f"C{i}" for i, profile in enumerate(ours["profile"].unique())}  # the same in every panel
+    fig, axes = plt.subplots(1, len(studies), figsize=(4.2 * len(studies), 3.6), squeeze=False)
+    for ax, study in zip(axes[0], studies, strict=True):
+        for profile, part in ours[ours["study"] == study].groupby("profile", sort=False):
+            err = [part["our_ppl"] - part["our_ppl_lo"], part["our_ppl_hi"] - part["our_ppl"]]
+            ax.errorbar(
+                part["published_ppl"],
+                part["our_ppl"],
+                yerr=err,
+                fmt="o",
+                capsize=3,
+                color=colors[profile],
+                label=profile,
+            )
+            for _, r in part.iterrows():
+                xy = (r["published_ppl"], r["our_ppl"])
+                ax.annotate(r["label"], xy, textcoords="offset points", xytext=(4, 3), fontsize=8)
+        ax.set_title(study.split(",")[0], fontsize=9)
+        ax.set_xlabel("published perplexity")
+        ax.set_ylabel("our perplexity (95 % interval vs fp32)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("same ordering = points rise left to right", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -274,14 +274,21 @@ def order_verdict(published: dict[str, float], ours: dict[str, tuple[float, floa
     return ("agrees" if counts["agree"] else "tie within noise"), pairs
 
 
+def row_interval(row: pd.Series, name: str) -> tuple[float, float] | None:
+    """``(lo, hi)`` of a row's ``<name>_lo`` / ``<name>_hi`` columns, or None when the row has no finite interval."""
+    lo, hi = row.get(f"{name}_lo"), row.get(f"{name}_hi")
+    if lo is None or hi is None or not (np.isfinite(float(lo)) and np.isfinite(float(hi))):
+        return None
+    return float(lo), float(hi)
+
+
 def _paired_perplexity(row: pd.Series, fp32_perplexity: float | None) -> tuple[float, float, float]:
     """(perplexity, lo, hi): the 95 % interval of the point's perplexity change vs fp32, bootstrapped over the same
     evaluation windows for both models (so the windows' own spread in difficulty cancels), on the perplexity scale.
     A row without that interval gets lo = hi = its perplexity (a point estimate)."""
-    value = float(row["perplexity"])
-    lo, hi = row.get("ppl_change_lo"), row.get("ppl_change_hi")
-    if fp32_perplexity and all(isinstance(v, (int, float)) and np.isfinite(v) for v in (lo, hi)):
-        return value, fp32_perplexity * (1 + float(lo)), fp32_perplexity * (1 + float(hi))
+    value, span = float(row["perplexity"]), row_interval(row, "ppl_change")
+    if fp32_perplexity and span:
+        return value, fp32_perplexity * (1 + span[0]), fp32_perplexity * (1 + span[1])
     return value, value, value
 
 

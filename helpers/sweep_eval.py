@@ -66,13 +66,13 @@ def measured_with(budget: EvalBudget, redo_busy: bool = False) -> Callable[[dict
     """Resume rule for :func:`helpers.runner.run_sweep`: keep a finished row only if it was measured with ``budget``
     (unsupported and failed rows do not depend on it), so a completed resume never mixes budgets in its results.
     ``redo_busy``: also measure again the rows timed while the machine was busy (CPU idle below
-    :attr:`helpers.bench.MachineLoad.quiet`'s 80 %); the newer row supersedes the old one."""
+    :func:`helpers.bench.is_quiet`, 80 %); the newer row supersedes the old one."""
     wanted = asdict(budget)
 
     def reuse(row: dict[str, Any]) -> bool:
         if row.get("status") != "ok":
             return True
-        busy = redo_busy and float(row.get("cpu_idle_percent", 100.0)) < bench.QUIET_IDLE_PERCENT
+        busy = redo_busy and not bench.is_quiet(float(row.get("cpu_idle_percent", 100.0)))
         return row.get("budget") == wanted and not busy
 
     return reuse
@@ -349,6 +349,7 @@ def genai_timings(ir: str, tokenizer: Any, text: str, num_threads: int, budget: 
         llm.prompt_with_tokens(tokenizer, "Who speaks first in this scene?", text[i * step :], budget.prompt_tokens)
         for i in range(n)
     ]
+    ids = prompt_token_ids(tokenizer, prompts)  # the same tokens as every other runtime, for both GenAI runtimes
     out: dict[str, Any] = {}
     for runtime in genai_bench.RUNTIMES:
         name = "genai_" + runtime.replace(".", "_")
@@ -361,7 +362,7 @@ def genai_timings(ir: str, tokenizer: Any, text: str, num_threads: int, budget: 
                 threads=num_threads,
                 warmup=budget.warmup,
                 iterations=budget.iterations,
-                prompt_ids=prompt_token_ids(ir, prompts),
+                prompt_ids=ids,
             )
         except (FileNotFoundError, RuntimeError) as err:
             out[f"{name}_reason"] = str(err)

@@ -9,13 +9,19 @@ their verdicts say so.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from helpers.intervals import bar_verdict, median_ci, ratio_ci
-from helpers.sweep_analysis import BASELINE_KEY, broken, int4_class, measured, pick, refuse_mixed_profiles
+from helpers.sweep_analysis import (
+    BASELINE_KEY,
+    broken,
+    int4_class,
+    measured,
+    pick,
+    refuse_mixed_profiles,
+    row_interval,
+)
 
 #: The cookbook's bars for a 4-bit point: decode speed vs torch fp32, and perplexity change vs fp32.
 MIN_SPEEDUP = 3.0
@@ -52,42 +58,27 @@ def with_intervals(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _interval(row: pd.Series, name: str) -> tuple[float, float] | None:
-    lo, hi = row.get(f"{name}_lo"), row.get(f"{name}_hi")
-    if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
-        return None
-    return float(lo), float(hi)
-
-
 def point_verdicts(row: pd.Series, speed: str = "decode_speedup") -> tuple[str, str]:
     """(speed verdict vs :data:`MIN_SPEEDUP`, accuracy verdict vs :data:`MAX_PPL_INCREASE`): met / missed / tie
     within noise, or "no interval" for rows without samples."""
-    s, p = _interval(row, speed), _interval(row, "ppl_change")
+    s, p = row_interval(row, speed), row_interval(row, "ppl_change")
     return (
         bar_verdict(s, MIN_SPEEDUP, higher_is_better=True) if s else "no interval",
         bar_verdict(p, MAX_PPL_INCREASE, higher_is_better=False) if p else "no interval",
     )
 
 
-def _fmt(row: pd.Series, name: str, pct: bool = False) -> str:
-    value, span = row.get(name), _interval(row, name)
-    if value is None or pd.isna(value):
-        return "n/a"
-    text = f"{value:+.1%}" if pct else f"{value:.2f}x"
-    if span:
-        text += f" [{span[0]:+.1%}, {span[1]:+.1%}]" if pct else f" [{span[0]:.2f}, {span[1]:.2f}]"
-    return text
-
-
 #: The held-out evaluation sources every accuracy column is also reported for (``<metric>_<source>`` in a row).
 SOURCES = ("shakespeare", "python_docs")
 
 
-def _span(row: pd.Series, name: str, fmt: str) -> str:
-    value, span = row.get(name), _interval(row, name)
+def _span(row: pd.Series, name: str, fmt: str, unit: str = "") -> str:
+    """``value[unit] [lo, hi]`` of a row's column in format ``fmt`` (``n/a`` without a value, no brackets without an
+    interval), e.g. ``5.47x [4.49, 5.79]`` or ``+7.4% [+6.5%, +8.5%]``."""
+    value, span = row.get(name), row_interval(row, name)
     if value is None or pd.isna(value):
         return "n/a"
-    return format(value, fmt) + (f" [{format(span[0], fmt)}, {format(span[1], fmt)}]" if span else "")
+    return format(value, fmt) + unit + (f" [{format(span[0], fmt)}, {format(span[1], fmt)}]" if span else "")
 
 
 def per_source_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -126,9 +117,9 @@ def verdict_table(df: pd.DataFrame, speed: str = "decode_speedup") -> pd.DataFra
             {
                 "label": row["label"],
                 "int4_class": bool(int4_class(row.to_frame().T).iloc[0]),
-                "speed-up (95% CI)": _fmt(row, speed),
+                "speed-up (95% CI)": _span(row, speed, ".2f", "x"),
                 f">= {MIN_SPEEDUP:g}x": speed_verdict,
-                "ppl change (95% CI)": _fmt(row, "ppl_change", pct=True),
+                "ppl change (95% CI)": _span(row, "ppl_change", "+.1%"),
                 f"<= +{MAX_PPL_INCREASE:.0%}": ppl_verdict,
                 "KLD mean": row.get("kld_mean", np.nan),
                 "top-1 agreement": row.get("top1_agreement", np.nan),
@@ -182,7 +173,7 @@ def pick_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: flo
             continue
         lines.append(
             f"{backend}: pick {best['label']}: {best['decode_tokens_per_s']:.1f} tok/s, "
-            f"{_fmt(best, 'decode_speedup')} fp32 decode, perplexity {_fmt(best, 'ppl_change', pct=True)}"
+            f"{_span(best, 'decode_speedup', '.2f', 'x')} fp32 decode, perplexity {_span(best, 'ppl_change', '+.1%')}"
         )
     bad = broken(df)
     if not bad.empty:
@@ -194,8 +185,8 @@ def pick_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: flo
     top = four.iloc[0]
     speed_verdict, ppl_verdict = point_verdicts(top)
     lines.append(
-        f"fastest int4-class point (by median): {top['label']}: {_fmt(top, 'decode_speedup')} fp32 decode "
-        f"({speed_verdict} vs the {MIN_SPEEDUP:g}x bar), perplexity {_fmt(top, 'ppl_change', pct=True)} "
+        f"fastest int4-class point (by median): {top['label']}: {_span(top, 'decode_speedup', '.2f', 'x')} fp32 decode "
+        f"({speed_verdict} vs the {MIN_SPEEDUP:g}x bar), perplexity {_span(top, 'ppl_change', '+.1%')} "
         f"({ppl_verdict} vs +{max_ppl_increase:.0%})"
     )
     if peer and peer.get("status") == "ok":

@@ -99,3 +99,20 @@ def test_environment_record_names_the_profile_isa_class_and_flags(monkeypatch):
     assert record["num_threads"] == 2 and record["cpu"] == cpu.model_name
     assert bench.profile_record(2).items() <= record.items()  # one source for the profile fields
     json.dumps(record)  # a results row must serialise
+
+
+def test_published_vs_ours_draws_a_panel_per_study_with_two_points():
+    rows = pd.DataFrame(
+        {
+            "study": ["A", "A", "B", "C", "C"],
+            "profile": ["p"] * 5,
+            "label": ["fp32", "int4", "int8", "x", "y"],
+            "published_ppl": [5.0, 5.5, 5.1, 1.0, 2.0],
+            "our_ppl": [20.0, 25.0, 21.0, 30.0, None],  # B and C have one measured point each: no panel
+            "our_ppl_lo": [20.0, 24.0, 20.5, 29.0, None],
+            "our_ppl_hi": [20.0, 26.0, 21.5, 31.0, None],
+        }
+    )
+    fig = plots.published_vs_ours(rows)
+    assert [ax.get_title() for ax in fig.axes] == ["A"]
+    assert plots.published_vs_ours(rows[rows["study"] != "A"]) is None
