@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from helpers.accuracy import DEFAULT_SOURCES  # the held-out sources every accuracy column is reported for
 from helpers.intervals import bar_verdict, median_ci, ratio_ci
 from helpers.sweep_analysis import (
     BASELINE_KEY,
@@ -68,10 +69,6 @@ def point_verdicts(row: pd.Series, speed: str = "decode_speedup") -> tuple[str, 
     )
 
 
-#: The held-out evaluation sources every accuracy column is also reported for (``<metric>_<source>`` in a row).
-SOURCES = ("shakespeare", "python_docs")
-
-
 def _span(row: pd.Series, name: str, fmt: str, unit: str = "") -> str:
     """``value[unit] [lo, hi]`` of a row's column in format ``fmt`` (``n/a`` without a value, no brackets without an
     interval), e.g. ``5.47x [4.49, 5.79]`` or ``+7.4% [+6.5%, +8.5%]``."""
@@ -85,10 +82,14 @@ def per_source_table(df: pd.DataFrame) -> pd.DataFrame:
     """One line per measured point and evaluation source: KLD mean and p99, top-1 agreement and perplexity change
     vs fp32, each with its 95 % interval, so a point that only holds on one kind of text shows it."""
     ok = measured(df)
-    ok = ok[ok["key"] != BASELINE_KEY].sort_values("kld_mean") if f"kld_mean_{SOURCES[0]}" in ok else ok.iloc[0:0]
+    ok = (
+        ok[ok["key"] != BASELINE_KEY].sort_values("kld_mean")
+        if f"kld_mean_{DEFAULT_SOURCES[0]}" in ok
+        else ok.iloc[0:0]
+    )
     rows = []
     for _, row in ok.iterrows():  # closest to fp32 first, both sources of a point together
-        for source in SOURCES:
+        for source in DEFAULT_SOURCES:
             rows.append(
                 {
                     "label": row["label"],

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from helpers import device, settings
+from helpers.accuracy import DEFAULT_SOURCES as SOURCES
 from helpers.sweep_grid import GRIDS
 
-SOURCES = ("shakespeare", "python_docs")
 WITH_INTERVALS = ("kld_mean", "kld_p99", "top1_agreement", "perplexity", "ppl_change")
 MIN_EVAL_TOKENS = 8_000
 
