@@ -153,6 +153,13 @@ def execute(
 
     ``overrides`` are extra papermill parameters (shown in the executed notebook's injected-parameters cell).
     """
+    return _execute_timed(spec, mode, output_path, overrides)[0]
+
+
+def _execute_timed(
+    spec: NotebookSpec, mode: str, output_path: Path | None, overrides: dict[str, Any] | None
+) -> tuple[Path, list[dict[str, Any]]]:
+    """``execute``, also returning the slowest cells (where a run's time went, before the timings are stripped)."""
     import papermill as pm
 
     if mode not in ("full", "smoke"):
@@ -181,16 +188,24 @@ def execute(
             os.environ.pop("TQDM_DISABLE", None)
         else:
             os.environ["TQDM_DISABLE"] = previous
-    _strip_volatile_metadata(output_path, params)
-    return output_path
+    slowest = _strip_volatile_metadata(output_path, params)
+    return output_path, slowest
 
 
-def _strip_volatile_metadata(path: Path, params: dict[str, Any]) -> None:
+def _strip_volatile_metadata(path: Path, params: dict[str, Any], keep: int = 5) -> list[dict[str, Any]]:
     """Drop papermill's per-cell timestamps so committed notebooks change only when outputs change, and record the
-    parameters this run really used (papermill keeps a previous run's when none are injected)."""
+    parameters this run really used (papermill keeps a previous run's when none are injected).
+
+    Returns the ``keep`` slowest code cells (index, seconds, first source line), read before the timings go."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    timed = [
+        {"cell": i, "seconds": round(float(d), 1), "first_line": cell.source.strip().splitlines()[0][:80]}
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and cell.source.strip()
+        if (d := cell.metadata.get("papermill", {}).get("duration")) is not None
+    ]
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         pm_meta = cell.metadata.get("papermill")
@@ -202,10 +217,14 @@ def _strip_volatile_metadata(path: Path, params: dict[str, Any]) -> None:
             nb.metadata.papermill.pop(key, None)
         nb.metadata.papermill["parameters"] = dict(params)
     nbformat.write(nb, path)
+    return sorted(timed, key=lambda c: -c["seconds"])[:keep]
 
 
-def record_wall_time(spec: NotebookSpec, seconds: float, params: dict[str, Any]) -> None:
-    """Append a full run's wall time to ``results/<profile>/notebook_times.jsonl`` (the site's wall-times page)."""
+def record_wall_time(
+    spec: NotebookSpec, seconds: float, params: dict[str, Any], slowest_cells: list[dict[str, Any]] | None = None
+) -> None:
+    """Append a full run's wall time (and its slowest cells) to ``results/<profile>/notebook_times.jsonl`` (the
+    site's wall-times page)."""
     import datetime
 
     from helpers.bench import profile_record
@@ -219,6 +238,7 @@ def record_wall_time(spec: NotebookSpec, seconds: float, params: dict[str, Any])
             **profile_record(threads),
             "notebook": spec.name,
             "seconds": round(seconds, 1),
+            "slowest_cells": slowest_cells or [],
             "parameters": params,
             "recorded_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         }
@@ -235,10 +255,10 @@ def run_all(
     runs: list[tuple[NotebookSpec, float]] = []
     for spec in tqdm(specs, desc=f"notebooks ({mode})", unit="nb"):
         start = time.perf_counter()
-        execute(spec, mode, overrides=overrides)
+        _, slowest = _execute_timed(spec, mode, None, overrides)
         runs.append((spec, time.perf_counter() - start))
         if mode == "full":
-            record_wall_time(spec, runs[-1][1], dict(overrides or {}))
+            record_wall_time(spec, runs[-1][1], dict(overrides or {}), slowest)
     print("\nNotebooks executed:")
     for spec, seconds in runs:
         print(f"  {spec.name:45s} {seconds:7.1f} s")

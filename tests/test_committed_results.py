@@ -69,3 +69,23 @@ def test_every_measured_row_keeps_its_timing_samples(where, row):
     assert len(samples) >= 5 and all(_finite(s) and s > 0 for s in samples), f"{where}: {len(samples)} samples"
     if row.get("genai_2026_tpot_ms_samples") is not None:
         assert len(row["genai_2026_tpot_ms_samples"]) >= 5, where
+
+
+@pytest.mark.parametrize("path", _sweep_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_labels_are_unique_and_match_the_points_keys(path):
+    from helpers.sweep_grid import SweepPoint
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len({r["label"] for r in rows}) == len({r["key"] for r in rows}), f"{path}: two points share a label"
+    for r in rows:
+        if "compute_dtype" in r:
+            point = SweepPoint(
+                r["backend"],
+                r["weight_dtype"],
+                r["group_size"],
+                r["scheme"],
+                r["algorithm"],
+                r["compute_dtype"],
+                r.get("ratio", 1.0),
+            )
+            assert (point.key, point.label) == (r["key"], r["label"]), f"{path}: {r['key']} labelled {r['label']!r}"

@@ -127,3 +127,23 @@ def test_notebook_runs_with_smoke_parameters(spec):
     if spec.name.startswith(("04_", "05_")):  # this machine's smoke rows beside the committed reference profile's
         text = json.dumps(nb["cells"])
         assert "(this machine)" in text and "amd-epyc-avx512-bf16-t2 (reference)" in text
+
+
+def test_stripping_timings_reports_the_slowest_cells_first(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for seconds, source in ((1.5, "fast()"), (30.0, "# slow\nslow()"), (7.0, "medium()")):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["papermill"] = {"duration": seconds, "start_time": "t0", "end_time": "t1"}
+        nb.cells.append(cell)
+    path = tmp_path / "timed.ipynb"
+    nbformat.write(nb, path)
+
+    slowest = notebooks._strip_volatile_metadata(path, {}, keep=2)
+
+    assert slowest == [
+        {"cell": 1, "seconds": 30.0, "first_line": "# slow"},
+        {"cell": 2, "seconds": 7.0, "first_line": "medium()"},
+    ]
+    assert all("duration" not in c.metadata["papermill"] for c in nbformat.read(path, as_version=4).cells)

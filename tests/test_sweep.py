@@ -24,6 +24,16 @@ def test_grid_points_are_deterministic_and_keys_unique():
     assert points[0].key == "torch/fp32"
 
 
+@pytest.mark.parametrize("name", sorted(sweep_grid.GRIDS))
+def test_labels_are_unique_within_every_grid(name):
+    labels = [p.label for p in sweep_grid.get_grid(name).points()]
+    assert len(set(labels)) == len(labels)
+    assert (
+        sweep_grid.SweepPoint("itrex", "int4_clip", compute_dtype="bf16").label
+        == "itrex int4_clip g32 sym bf16-compute"
+    )
+
+
 def test_ratio_keeps_old_keys_and_names_mixed_points():
     assert sweep_grid.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto").key == "openvino/int4/g32/asym/AWQ/auto"
     mixed = sweep_grid.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.8)

@@ -49,9 +49,10 @@ def _times_page() -> str:
         return "\n".join([*lines, "No run recorded yet: `make run` writes them."]) + "\n"
     for profile, path in files.items():
         rows = list(ResultsStore(path).latest().values())
-        lines += [f"## {profile}", "", "| notebook | minutes | recorded |", "|---|---:|---|"]
+        lines += [f"## {profile}", "", "| notebook | minutes | recorded | slowest cells |", "|---|---:|---|---|"]
         for row in sorted(rows, key=lambda r: r["notebook"]):
-            lines.append(f"| {row['notebook']} | {row['seconds'] / 60:.1f} | {row.get('recorded_at', '')} |")
+            cells = "; ".join(f"cell {c['cell']}: {c['seconds']:.0f} s" for c in row.get("slowest_cells", [])[:3])
+            lines.append(f"| {row['notebook']} | {row['seconds'] / 60:.1f} | {row.get('recorded_at', '')} | {cells} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 
