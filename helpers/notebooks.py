@@ -65,7 +65,7 @@ CATALOGUE: list[NotebookSpec] = [
             "results_root": "build/smoke/results",
         },
         minutes_smoke=3,
-        minutes_full=11,  # workshop defaults, 20 pages, every embedder, empty cache (669 s in the fresh-clone make run)
+        minutes_full=12,  # workshop defaults, 20 pages, every embedder, empty cache (730 s: AMX fresh-clone make run)
     ),
     NotebookSpec(
         "02_weight_only_quantization_explained",
@@ -95,7 +95,7 @@ CATALOGUE: list[NotebookSpec] = [
             "run_genai": False,
         },
         minutes_smoke=3,
-        minutes_full=10,  # workshop defaults, TEQ off, empty cache (573 s in the fresh-clone make run); TEQ adds more
+        minutes_full=14,  # workshop defaults, TEQ off, empty cache (854 s: AMX fresh-clone make run); TEQ adds more
     ),
     NotebookSpec(
         "04_weight_only_sweeps",
@@ -110,7 +110,7 @@ CATALOGUE: list[NotebookSpec] = [
             "one_point_by_hand": False,
         },
         minutes_smoke=4,
-        minutes_full=10,  # the 14-point workshop grid (603 s in the fresh-clone make run; seconds where committed)
+        minutes_full=13,  # the 10-point workshop grid (749 s in the AMX fresh-clone make run; seconds where committed)
     ),
     NotebookSpec(
         "05_reproducing_published_results",
