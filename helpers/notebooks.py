@@ -200,12 +200,7 @@ def _strip_volatile_metadata(path: Path, params: dict[str, Any], keep: int = 5) 
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    timed = [
-        {"cell": i, "seconds": round(float(d), 1), "first_line": cell.source.strip().splitlines()[0][:80]}
-        for i, cell in enumerate(nb.cells)
-        if cell.cell_type == "code" and cell.source.strip()
-        if (d := cell.metadata.get("papermill", {}).get("duration")) is not None
-    ]
+    slowest = _slowest_cells(nb.cells, keep)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         pm_meta = cell.metadata.get("papermill")
@@ -217,6 +212,17 @@ def _strip_volatile_metadata(path: Path, params: dict[str, Any], keep: int = 5) 
             nb.metadata.papermill.pop(key, None)
         nb.metadata.papermill["parameters"] = dict(params)
     nbformat.write(nb, path)
+    return slowest
+
+
+def _slowest_cells(cells: list[Any], keep: int) -> list[dict[str, Any]]:
+    """The ``keep`` code cells papermill timed longest: index, seconds and first source line, slowest first."""
+    timed = [
+        {"cell": i, "seconds": round(float(d), 1), "first_line": cell.source.strip().splitlines()[0][:80]}
+        for i, cell in enumerate(cells)
+        if cell.cell_type == "code" and cell.source.strip()
+        if (d := cell.metadata.get("papermill", {}).get("duration")) is not None
+    ]
     return sorted(timed, key=lambda c: -c["seconds"])[:keep]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 BACKENDS = ("torch", "itrex", "openvino")
 
@@ -29,6 +30,19 @@ class SweepPoint:
             raise ValueError(f"backend={self.backend!r} is not supported: allowed values are {', '.join(BACKENDS)}")
         if isinstance(self.ratio, bool) or not isinstance(self.ratio, (int, float)) or not 0 < self.ratio <= 1:
             raise ValueError(f"ratio={self.ratio!r} is not supported: allowed values are numbers in (0, 1]")
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SweepPoint:
+        """The point a results row was measured for (rows carry the point's fields)."""
+        return cls(
+            row["backend"],
+            row["weight_dtype"],
+            row["group_size"],
+            row["scheme"],
+            row["algorithm"],
+            row["compute_dtype"],
+            row.get("ratio", 1.0),
+        )
 
     @property
     def key(self) -> str:

@@ -79,13 +79,5 @@ def test_labels_are_unique_and_match_the_points_keys(path):
     assert len({r["label"] for r in rows}) == len({r["key"] for r in rows}), f"{path}: two points share a label"
     for r in rows:
         if "compute_dtype" in r:
-            point = SweepPoint(
-                r["backend"],
-                r["weight_dtype"],
-                r["group_size"],
-                r["scheme"],
-                r["algorithm"],
-                r["compute_dtype"],
-                r.get("ratio", 1.0),
-            )
+            point = SweepPoint.from_row(r)
             assert (point.key, point.label) == (r["key"], r["label"]), f"{path}: {r['key']} labelled {r['label']!r}"
