@@ -47,13 +47,13 @@ models: $(STAMP)
 	$(PY) -m helpers.models
 
 run: setup
-	$(PY) -m helpers.preflight
-	$(PY) -m helpers.notebooks run --mode full
-	$(PY) -m helpers.site.build
+	$(PY) -m helpers.tools.preflight
+	$(PY) -m helpers.tools.notebooks run --mode full
+	$(PY) -m helpers.publish.site.build
 
 # The static site (build/site/index.html) from the notebooks as they are: executes nothing, ~10 s.
 site: $(STAMP)
-	$(PY) -m helpers.site.build
+	$(PY) -m helpers.publish.site.build
 
 # Debian's chromium for the site test (tests/test_site.py); installed when missing and we are root (CI is).
 browser:
@@ -67,23 +67,23 @@ reproduce: setup
 	$(PY) -m helpers.sweep --grid workshop --budget standard
 	$(PY) -m helpers.sweep --grid workshop --budget standard --reverse \
 	  --out results/$$($(PY) -m helpers.device --profile --threads 2)/workshop-rerun.jsonl
-	$(PY) -m helpers.rag_latency --threads 2 --rounds 2
-	$(PY) -m helpers.rag_latency --threads 1 --rounds 1
+	$(PY) -m helpers.latency --threads 2 --rounds 2
+	$(PY) -m helpers.latency --threads 1 --rounds 1
 	$(PY) -m helpers.sweep --grid full --budget standard
 	# a second pass measures again the points timed while something else was using the CPU (< 80 % idle)
 	$(PY) -m helpers.sweep --grid workshop --budget standard --redo-busy
 	$(PY) -m helpers.sweep --grid workshop --budget standard --reverse --redo-busy \
 	  --out results/$$($(PY) -m helpers.device --profile --threads 2)/workshop-rerun.jsonl
 	$(PY) -m helpers.sweep --grid full --budget standard --redo-busy
-	$(PY) -m helpers.rag_bench
-	$(PY) -m helpers.peers --threads 2
+	$(PY) -m helpers.rag.benchmark
+	$(PY) -m helpers.sweep.peers --threads 2
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data
 	$(VENV)/bin/lint-imports --no-cache
 
 # OpenVINO GenAI's tests run in a process of their own: GenAI 2024.2's generate() segfaults at random when
-# transformers is imported after an LLMPipeline was compiled (helpers.genai loads the tokenizer first now); a process
+# transformers is imported after an LLMPipeline was compiled (helpers.llm.genai loads the tokenizer first now); a process
 # of its own keeps any other import-order effect of ITREX / IPEX / the neural engine away from it.
 unit: $(STAMP) $(DIST_STAMP)
 	$(PY) -m pytest tests --ignore=tests/test_genai.py

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from helpers.settings import DATA_DIR
+from helpers.core.settings import DATA_DIR
 
 DOCS_FILE = "python_docs.jsonl.gz"
 FAQ_FILE = "faq_qa.jsonl"

@@ -6,7 +6,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from helpers.settings import DATA_DIR, enforce_offline
+from helpers.core.settings import DATA_DIR, enforce_offline
 
 matplotlib.use("Agg")
 enforce_offline()

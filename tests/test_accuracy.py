@@ -1,4 +1,4 @@
-"""helpers.accuracy on a tiny random Llama built here: reference cache, KLD, top-1, perplexity, intervals, verdicts."""
+"""helpers.sweep.accuracy on a tiny random Llama built here: reference cache, KLD, top-1, perplexity, intervals."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import accuracy as A
 from helpers import data
-from helpers import intervals as I
-from helpers.metrics import topk_kl_divergence
+from helpers.core import intervals as I
+from helpers.core.metrics import topk_kl_divergence
+from helpers.sweep import accuracy as A
 
 pytestmark = pytest.mark.slow
 

@@ -3,13 +3,13 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import bench, plots
-from helpers.results import ResultsStore
+from helpers.core import metrics, plots, timing
+from helpers.core.results import ResultsStore
 
 
 def test_time_call_counts_warmup_and_iterations():
     calls = []
-    stats = bench.time_call(lambda: calls.append(1), warmup=2, iterations=5)
+    stats = timing.time_call(lambda: calls.append(1), warmup=2, iterations=5)
     assert len(calls) == 7 and stats.iterations == 5 and stats.warmup == 2
     assert stats.median >= 0 and stats.p90 >= stats.median - 1e-12
     assert set(stats.as_dict("x_")) == {"x_median_s", "x_p90_s", "x_min_s", "x_iterations"}
@@ -18,13 +18,13 @@ def test_time_call_counts_warmup_and_iterations():
 @pytest.mark.parametrize("kwargs", [{"iterations": 0}, {"warmup": -1}])
 def test_time_call_rejects_bad_counts(kwargs):
     with pytest.raises(ValueError, match="allowed values"):
-        bench.time_call(lambda: None, **kwargs)
+        timing.time_call(lambda: None, **kwargs)
 
 
 def test_machine_load_and_rss():
-    load = bench.machine_load(0.05)
+    load = timing.machine_load(0.05)
     assert 0 <= load.cpu_idle_percent <= 100
-    assert bench.peak_rss_mb() > 0 and bench.current_rss_mb() > 0
+    assert timing.peak_rss_mb() > 0 and timing.current_rss_mb() > 0
 
 
 def test_results_store_resume_and_atomicity(tmp_path):
@@ -44,8 +44,8 @@ def test_results_store_resume_and_atomicity(tmp_path):
 def test_pareto_mask():
     cost = [1, 2, 3, 2]
     quality = [0.5, 0.9, 0.95, 0.4]
-    assert plots.pareto_mask(cost, quality).tolist() == [True, True, True, False]
-    assert plots.pareto_mask([1, 2], [5.0, 4.0], higher_quality_is_better=False).tolist() == [True, True]
+    assert metrics.pareto_mask(cost, quality).tolist() == [True, True, True, False]
+    assert metrics.pareto_mask([1, 2], [5.0, 4.0], higher_quality_is_better=False).tolist() == [True, True]
 
 
 def test_pareto_scatter_and_speedup_bars_draw():
@@ -91,13 +91,13 @@ def test_environment_record_names_the_profile_isa_class_and_flags(monkeypatch):
     from helpers import device
 
     monkeypatch.delenv(device.PROFILE_ENV, raising=False)
-    record = bench.environment_record(2)
+    record = timing.environment_record(2)
     cpu = device.CpuInfo.from_host()
     assert record["profile"] == device.machine_profile(2, cpu) and record["profile"].endswith("-t2")
     assert record["isa_class"] == device.isa_class(cpu) in device.ISA_CLASSES
     assert record["isa_flags"] == [f for f in device.ISA_FLAGS if f in cpu.present_flags()]
     assert record["num_threads"] == 2 and record["cpu"] == cpu.model_name
-    assert bench.profile_record(2).items() <= record.items()  # one source for the profile fields
+    assert timing.profile_record(2).items() <= record.items()  # one source for the profile fields
     json.dumps(record)  # a results row must serialise
 
 

@@ -1,4 +1,4 @@
-"""helpers.cache: one locked, atomic, manifest-stamped build, even when two processes build the same artefact."""
+"""helpers.core.cache: one locked, atomic, manifest-stamped build, even when two processes build the same artefact."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cache
+from helpers.core import cache
 
 
 def _slow_build(target: str, marker_dir: str) -> None:

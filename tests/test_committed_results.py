@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import device, settings
-from helpers.accuracy import DEFAULT_SOURCES as SOURCES
-from helpers.sweep_grid import GRIDS
+from helpers import device
+from helpers.core import settings
+from helpers.sweep.accuracy import DEFAULT_SOURCES as SOURCES
+from helpers.sweep.grid import GRIDS
 
 WITH_INTERVALS = ("kld_mean", "kld_p99", "top1_agreement", "perplexity", "ppl_change")
 MIN_EVAL_TOKENS = 8_000
@@ -73,7 +74,7 @@ def test_every_measured_row_keeps_its_timing_samples(where, row):
 
 @pytest.mark.parametrize("path", _sweep_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_labels_are_unique_and_match_the_points_keys(path):
-    from helpers.sweep_grid import SweepPoint
+    from helpers.sweep.grid import SweepPoint
 
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert len({r["label"] for r in rows}) == len({r["key"] for r in rows}), f"{path}: two points share a label"

@@ -1,11 +1,11 @@
 """docs/decision_guide.md is generated from recorded cpuinfo files and the committed results, and kept current."""
 
-from helpers import decision_guide
+from helpers.publish import decision_guide
 
 
 def test_decision_guide_is_current():
     committed = decision_guide.GUIDE.read_text(encoding="utf-8")
-    assert committed == decision_guide.guide_text(), "run: python -m helpers.decision_guide"
+    assert committed == decision_guide.guide_text(), "run: python -m helpers.publish.decision_guide"
 
 
 def test_decision_guide_covers_every_isa_class_and_says_what_is_unmeasured():

@@ -1,4 +1,4 @@
-"""helpers.embedders: registry errors (fast) and every embedder this machine can run (slow, cached builds)."""
+"""helpers.rag.embedders: registry errors (fast) and every embedder this machine can run (slow, cached builds)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import random
 import numpy as np
 import pytest
 
-from helpers import embedders
-from helpers.cache import read_manifest
+from helpers.core.cache import read_manifest
 from helpers.device import CpuInfo
-from helpers.embedders import (
+from helpers.rag import embedders
+from helpers.rag.embedders import (
     EMBEDDERS,
     EMBEDDING_DIM,
     EmbedderUnavailable,

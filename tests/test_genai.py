@@ -1,4 +1,4 @@
-"""helpers.genai on the tiny random Llama (conftest ``tiny_dir``): a stateful IR run by OpenVINO GenAI 2024.2.
+"""helpers.llm.genai on the tiny random Llama (conftest ``tiny_dir``): a stateful IR run by OpenVINO GenAI 2024.2.
 
 Plumbing only: the model is random, its text is noise (with split UTF-8 characters, which the streamer must survive).
 """
@@ -14,8 +14,8 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.prompts import PromptTemplate
 
-from helpers import genai as G
 from helpers.llm import check_stateful
+from helpers.llm import genai as G
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ def test_bad_inputs_are_refused_before_loading(ir_dir: Path, tmp_path: Path, cap
     with pytest.raises(ValueError, match=r"\['beams'\] are invalid: allowed names are"):
         fresh.invoke(PROMPT, beams=2)
     assert fresh._pipe is None  # nothing was loaded
-    with caplog.at_level(logging.WARNING, logger="helpers.genai"):
+    with caplog.at_level(logging.WARNING, logger="helpers.llm.genai"):
         assert fresh.plugin_config()["INFERENCE_NUM_THREADS"] == "2"
     assert "num_threads=1 raised to 2" in caplog.text
 

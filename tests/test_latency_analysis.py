@@ -1,4 +1,4 @@
-"""helpers.latency_analysis / latency_plots on a small synthetic rag_latency file (no models, no timing)."""
+"""helpers.latency.analysis / latency_plots on a small synthetic rag_latency file (no models, no timing)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from helpers import latency_analysis as la
-from helpers import latency_plots as lp
-from helpers.results import ResultsStore
+from helpers.core.results import ResultsStore
+from helpers.latency import analysis as la
+from helpers.latency import plots as lp
 
 PROFILE = "amd-epyc-avx512-bf16-t2"
 
@@ -149,7 +149,7 @@ def test_profile_runs_never_crash_without_files(tmp_path: Path) -> None:
     lines = la.overview_lines(runs)
     assert "ok of" in lines[0] and "no RAG latency results" in lines[1]
     nothing = la.profile_runs(tmp_path / "intel-xeon-amx-t2" / "rag_latency.jsonl", root=tmp_path)
-    assert nothing[0].rows.empty and "no RAG latency results" in la.overview_lines(nothing)[0]
+    assert nothing[0].frame.empty and "no RAG latency results" in la.overview_lines(nothing)[0]
 
 
 def test_tables_verdicts_and_findings_by_profile(tmp_path: Path) -> None:
@@ -162,7 +162,7 @@ def test_tables_verdicts_and_findings_by_profile(tmp_path: Path) -> None:
     assert report[0] == f"{PROFILE} (this machine):" and "amd-epyc-avx2-t2 (reference):" in report
     assert report[-1].strip() == "no results: no verdicts"
     assert la.by_profile(runs[1:]).columns.tolist() == ["profile"]
-    found = la.findings(runs[0].rows)
+    found = la.findings(runs[0].frame)
     assert found[0].startswith("t2: fastest end to end is genai-2026 int8")
     assert "model per decode step: torch fp32 (30% of 50.0 ms)" in found[2] and "least: genai-2026 int8" in found[2]
 
@@ -173,7 +173,7 @@ def test_problems_and_thread_labels(tmp_path: Path) -> None:
     runs = la.profile_runs(_file(tmp_path, rows), root=tmp_path)
     found = la.problems(runs)
     assert sorted(found["status"]) == ["unsupported", "unsupported"] and found["profile"].str.contains(PROFILE).all()
-    labels = set(la.pooled(runs[0].rows)["label"])
+    labels = set(la.pooled(runs[0].frame)["label"])
     assert {"torch fp32 t1", "torch fp32 t2"} <= labels
     assert la.problems([]).columns.tolist() == ["profile", "key", "status", "reason"]
-    assert {v.num_threads for v in la.verdicts(runs[0].rows)} == {1, 2}
+    assert {v.num_threads for v in la.verdicts(runs[0].frame)} == {1, 2}

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from helpers import llm as L
-from helpers.settings import DATA_DIR
-from helpers.woq_config import WoqConfig, to_openvino
+from helpers.core.settings import DATA_DIR
+from helpers.quant.woq_config import WoqConfig, to_openvino
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from helpers import llm_bench
+from helpers.llm import variants
 
 
 def _config(tmp_path, layers, model_type="llama"):
@@ -13,18 +13,18 @@ def _config(tmp_path, layers, model_type="llama"):
 
 
 def test_neural_speed_status_explains_each_case(tmp_path, monkeypatch):
-    monkeypatch.setattr(llm_bench.importlib.util, "find_spec", lambda name: None)
-    status, reason = llm_bench.neural_speed_status(_config(tmp_path, 30))
+    monkeypatch.setattr(variants.importlib.util, "find_spec", lambda name: None)
+    status, reason = variants.neural_speed_status(_config(tmp_path, 30))
     assert status == "not installed" and "pip install --no-deps neural-speed==1.0" in reason
 
-    monkeypatch.setattr(llm_bench.importlib.util, "find_spec", lambda name: object())
-    status, reason = llm_bench.neural_speed_status(_config(tmp_path, 30))
+    monkeypatch.setattr(variants.importlib.util, "find_spec", lambda name: object())
+    status, reason = variants.neural_speed_status(_config(tmp_path, 30))
     assert status == "unsupported" and "this model has 30 layers" in reason and "22, 32, 40" in reason
-    assert llm_bench.neural_speed_status(_config(tmp_path, 32))[0] == "available"
+    assert variants.neural_speed_status(_config(tmp_path, 32))[0] == "available"
 
 
 def test_recorded_rows_and_verdicts():
-    runner = object.__new__(llm_bench.VariantRunner)  # no model needed for the bookkeeping
+    runner = object.__new__(variants.VariantRunner)  # no model needed for the bookkeeping
     runner.rows = [
         {"variant": "torch fp32", "status": "ok", "decode_ms_per_token": 60.0, "decode_tokens_per_s": 16.7},
         {"variant": "ITREX nf4", "status": "ok", "decode_ms_per_token": 50.0, "decode_tokens_per_s": 20.0},
@@ -34,11 +34,11 @@ def test_recorded_rows_and_verdicts():
     frame = runner.frame()
     assert frame.loc[frame["variant"] == "OpenVINO int4 g64", "decode_speedup"].item() == 4.0
     assert frame.loc[frame["variant"] == "neural-speed int4", "reason"].item() == "30 layers"
-    lines = llm_bench.verdict_lines(frame)
+    lines = variants.verdict_lines(frame)
     assert lines == [
         "ITREX nf4: 20.0 tok/s = 1.20x torch fp32 decode (misses the 1.5x bar)",
         "OpenVINO int4 g64: 66.7 tok/s = 4.00x torch fp32 decode (meets the 3x bar)",
     ]
-    assert llm_bench.verdict_lines(pd.DataFrame([{"variant": "x", "status": "ok", "decode_ms_per_token": 1.0}])) == [
+    assert variants.verdict_lines(pd.DataFrame([{"variant": "x", "status": "ok", "decode_ms_per_token": 1.0}])) == [
         "no 'torch fp32' row to compare with"
     ]

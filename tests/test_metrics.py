@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score
 
-from helpers import metrics
+from helpers.core import metrics
 
 
 def test_recall_at_k_with_k_larger_than_results():

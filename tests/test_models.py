@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import cache, models
-from helpers.settings import enforce_offline
+from helpers import models
+from helpers.core import cache
+from helpers.core.settings import enforce_offline
 
 enforce_offline()
 

@@ -8,14 +8,14 @@ import json
 
 import pytest
 
-from helpers import notebooks
+from helpers.tools import notebooks
 
 SPECS = notebooks.available()
 
 
 def test_catalogue_is_complete_and_notebooks_are_well_formed():
     on_disk = sorted(p.parent.name for p in notebooks.NOTEBOOKS_DIR.glob("*/*.ipynb") if "checkpoint" not in str(p))
-    assert on_disk == sorted(s.name for s in SPECS), "every notebook folder must be in helpers.notebooks.CATALOGUE"
+    assert on_disk == sorted(s.name for s in SPECS), "every notebook folder must be in notebooks.CATALOGUE"
     for spec in SPECS:
         assert (spec.path.parent / "README.md").exists(), f"{spec.name} needs a README.md beside it"
         nb = json.loads(spec.path.read_text())

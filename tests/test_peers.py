@@ -1,6 +1,6 @@
 import json
 
-from helpers import peers
+from helpers.sweep import peers
 
 
 def test_missing_llama_cpp_is_recorded_not_raised(tmp_path, monkeypatch):

@@ -1,12 +1,13 @@
-"""helpers.preflight on recorded cpuinfo files: what runs and what is skipped follows the ISA flags."""
+"""helpers.tools.preflight on recorded cpuinfo files: what runs and what is skipped follows the ISA flags."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from helpers import device, preflight
-from helpers.notebooks import CATALOGUE
+from helpers import device
+from helpers.tools import preflight
+from helpers.tools.notebooks import CATALOGUE
 
 CPUINFO = Path(__file__).parent / "fixtures" / "cpuinfo"
 

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from helpers import device, notebooks, report, settings
-from helpers import sweep_analysis as sa
-from helpers import sweep_verdicts as sv
-from helpers.results import ResultsStore
+from helpers import device
+from helpers.core import settings
+from helpers.core.results import ResultsStore
+from helpers.publish import readme
+from helpers.sweep import analysis as sa
+from helpers.sweep import published
+from helpers.sweep import verdicts as sv
+from helpers.tools import notebooks
 
 MINE = "test-cpu-avx512-bf16-t2"
 REF = "test-cpu-avx2-t2"
@@ -101,7 +105,7 @@ def test_profile_runs_show_mine_first_then_each_reference_once(tmp_path):
     _write(own, MINE, "smoke", _sweep(0.5))
     runs = sa.profile_runs(mine, "full", committed)
     assert [r.name for r in runs] == [f"{MINE} (this machine)", f"{REF} (reference)"]
-    rows, summary = sa.compare_runs(runs)
+    rows, summary = published.compare_runs(runs)
     assert list(summary["profile"]) == [runs[0].name] * 4 + [runs[1].name] * 4
     assert rows.columns[0] == "profile" and summary.columns[0] == "profile"
 
@@ -114,7 +118,7 @@ def test_nothing_to_show_gives_empty_tables_not_errors(tmp_path):
     runs = sa.profile_runs(mine, None)
     assert runs == [] and "no results yet" in sa.runs_overview(runs, mine)[0]
     assert list(sa.stacked(runs, ["label", "perplexity"]).columns) == ["profile", "label", "perplexity"]
-    rows, summary = sa.compare_runs(runs)
+    rows, summary = published.compare_runs(runs)
     assert set(rows["status"]) == {"not in results"} and summary["agrees"].isna().all()
 
 
@@ -125,7 +129,7 @@ def test_report_shows_each_profile_in_its_own_sections(tmp_path, monkeypatch, ca
     monkeypatch.setattr(settings, "COMMITTED_RESULTS", committed)
     monkeypatch.setenv(settings.RESULTS_ENV, str(own))  # this machine's results kept outside the repository
     monkeypatch.setenv(device.PROFILE_ENV, MINE)
-    assert report.main([]) == 0
+    assert readme.main([]) == 0
     text = capsys.readouterr().out
     assert f"#### Weight-only sweep (full grid, {REF})" in text and f"#### Verdicts ({REF}/full.jsonl)" in text
     assert f"#### Weight-only sweep (full grid, {MINE}, this machine)" in text

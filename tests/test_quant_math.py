@@ -1,4 +1,4 @@
-"""Codebooks, round-trip quantization, clip search and memory arithmetic of helpers.quant_math."""
+"""Codebooks, round-trip quantization, clip search and memory arithmetic of helpers.quant.arithmetic."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers import quant_math as qm
+from helpers.quant import arithmetic as qm
 
 PUBLISHED_NF4 = [
     -1.0,

@@ -2,7 +2,8 @@ import numpy as np
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 from langchain_core.language_models import FakeListLLM
 
-from helpers import data, rag
+from helpers import data
+from helpers.rag import pipeline
 
 
 class BagOfWords(Embeddings):
@@ -22,7 +23,7 @@ class BagOfWords(Embeddings):
 
 
 def test_split_keeps_sources():
-    chunks = rag.split_documents(data.load_docs(limit=2), chunk_size=500, chunk_overlap=50)
+    chunks = pipeline.split_documents(data.load_docs(limit=2), chunk_size=500, chunk_overlap=50)
     assert len(chunks) > 2
     assert all(len(c.page_content) <= 500 for c in chunks)
     assert {c.metadata["source"] for c in chunks} == {d.source for d in data.load_docs(limit=2)}
@@ -30,28 +31,28 @@ def test_split_keeps_sources():
 
 def test_faiss_round_trip_without_pickle(tmp_path):
     emb = DeterministicFakeEmbedding(size=16)
-    chunks = rag.split_documents(data.load_docs(limit=1), chunk_size=400)[:20]
-    store, seconds = rag.build_faiss(emb, chunks)
+    chunks = pipeline.split_documents(data.load_docs(limit=1), chunk_size=400)[:20]
+    store, seconds = pipeline.build_faiss(emb, chunks)
     assert seconds >= 0
-    folder = rag.save_faiss(store, tmp_path / "idx")
+    folder = pipeline.save_faiss(store, tmp_path / "idx")
     assert sorted(p.name for p in folder.iterdir()) == ["docstore.json", "index.faiss"]
-    loaded = rag.load_faiss(folder, emb)
+    loaded = pipeline.load_faiss(folder, emb)
     query = chunks[3].page_content
     assert loaded.similarity_search(query, k=1)[0].page_content == store.similarity_search(query, k=1)[0].page_content
 
 
 def test_faq_eval_plumbing():
     faq = data.load_faq(limit=30)
-    report, vectors, latencies = rag.faq_retrieval_eval(BagOfWords(), faq)
+    report, vectors, latencies = pipeline.faq_retrieval_eval(BagOfWords(), faq)
     assert vectors.shape == (30, 256) and len(latencies) == 30
     assert 0 < report["recall@1"] <= report["recall@5"] <= report["recall@10"] <= 1
     assert 0 < report["mrr"] <= 1
 
 
 def test_rag_chain_answers_and_cites_sources():
-    chunks = rag.split_documents(data.load_docs(limit=3), chunk_size=400)
-    store, _ = rag.build_faiss(BagOfWords(), chunks)
-    chain = rag.rag_chain(store.as_retriever(search_kwargs={"k": 2}), FakeListLLM(responses=["Use a list."]))
+    chunks = pipeline.split_documents(data.load_docs(limit=3), chunk_size=400)
+    store, _ = pipeline.build_faiss(BagOfWords(), chunks)
+    chain = pipeline.rag_chain(store.as_retriever(search_kwargs={"k": 2}), FakeListLLM(responses=["Use a list."]))
     out = chain.invoke("How do I make a list?")
     assert out["answer"] == "Use a list."
     assert out["sources"] and all(s.endswith(".rst") for s in out["sources"])

@@ -1,4 +1,4 @@
-"""helpers.rag_latency / latency_runtimes: cases, resumable keys, fixed-length runs and the per-token breakdown."""
+"""helpers.latency.cases / latency_runtimes: cases, resumable keys, fixed-length runs and the per-token breakdown."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import latency_runtimes as rt
-from helpers import rag_latency as rl
+from helpers.latency import cases as rl
+from helpers.latency import runtimes as rt
 
 
 def test_cases_cover_every_runtime_and_round_two_runs_in_reverse() -> None:

@@ -1,4 +1,4 @@
-"""helpers.results: concurrent writers, torn and damaged lines, conflict markers — no good row is ever lost."""
+"""helpers.core.results: concurrent writers, torn and damaged lines, conflict markers — no good row is ever lost."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.results import DamagedResultsWarning, ResultsStore
+from helpers.core.results import DamagedResultsWarning, ResultsStore
 
 WRITERS, ROWS = 4, 100
 

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from helpers import settings
+from helpers.core import settings
 
 
 def test_enforce_offline_sets_hub_flags(monkeypatch):
@@ -83,7 +83,7 @@ def test_committed_results_are_in_profile_folders():
 def test_quiet_known_noise_filters_only_known_messages(monkeypatch):
     import warnings
 
-    from helpers import settings
+    from helpers.core import settings
 
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     with warnings.catch_warnings(record=True) as caught:
@@ -99,7 +99,7 @@ def test_quiet_known_noise_filters_only_known_messages(monkeypatch):
 def test_quiet_known_noise_drops_known_log_records_only(caplog):
     import logging
 
-    from helpers import settings
+    from helpers.core import settings
 
     settings.quiet_known_noise(progress_bars=True)
     log = logging.getLogger("neural_compressor")

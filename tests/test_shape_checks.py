@@ -1,4 +1,4 @@
-"""helpers.shape_checks: an impossible group size is refused before any quantization, on both backends."""
+"""helpers.quant.shape_checks: an impossible group size is refused before any quantization, on both backends."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import models, sweep_eval
-from helpers.shape_checks import allowed_group_sizes, check_group_size, group_size_problem, linear_in_features
-from helpers.sweep_grid import SweepPoint
+from helpers import models
+from helpers.quant.shape_checks import allowed_group_sizes, check_group_size, group_size_problem, linear_in_features
+from helpers.sweep import evaluate
+from helpers.sweep.grid import SweepPoint
 
 SMOLLM2 = {"model.layers.0.self_attn.q_proj": 576, "model.layers.0.mlp.down_proj": 1536}
 
@@ -45,6 +46,6 @@ def test_cookbook_model_refuses_128_and_sweep_marks_it_unsupported() -> None:
     with pytest.raises(ValueError, match=r"group_size=128 does not divide .*Allowed values for this model"):
         check_group_size(128, models.causal_lm_dir(), "itrex")
     for backend, dtype in (("itrex", "nf4"), ("openvino", "int4")):
-        reason = sweep_eval.unsupported_reason(SweepPoint(backend, dtype, group_size=128))
+        reason = evaluate.unsupported_reason(SweepPoint(backend, dtype, group_size=128))
         assert reason and "group_size=128" in reason and "Allowed values for this model" in reason
-    assert sweep_eval.unsupported_reason(SweepPoint("openvino", "int4", group_size=64)) is None
+    assert evaluate.unsupported_reason(SweepPoint("openvino", "int4", group_size=64)) is None

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.site import build, check
-from helpers.site.browser import find_chromium
+from helpers.publish.site import build, check
+from helpers.publish.site.browser import find_chromium
 
 
 @pytest.fixture(scope="module")

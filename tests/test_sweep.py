@@ -1,7 +1,8 @@
 import pytest
 
-from helpers import runner, sweep_grid
-from helpers.results import ResultsStore
+from helpers.core import runner
+from helpers.core.results import ResultsStore
+from helpers.sweep import grid
 
 
 class Killed(BaseException):
@@ -17,42 +18,42 @@ def fake_evaluate(calls):
 
 
 def test_grid_points_are_deterministic_and_keys_unique():
-    points = sweep_grid.get_grid("large").points()
-    assert points == sweep_grid.get_grid("large").points()
-    assert len({p.key for p in sweep_grid.get_grid("full").points()}) == len(sweep_grid.get_grid("full").points())
+    points = grid.get_grid("large").points()
+    assert points == grid.get_grid("large").points()
+    assert len({p.key for p in grid.get_grid("full").points()}) == len(grid.get_grid("full").points())
     assert len({p.key for p in points}) == len(points)
     assert points[0].key == "torch/fp32"
 
 
-@pytest.mark.parametrize("name", sorted(sweep_grid.GRIDS))
+@pytest.mark.parametrize("name", sorted(grid.GRIDS))
 def test_labels_are_unique_within_every_grid(name):
-    labels = [p.label for p in sweep_grid.get_grid(name).points()]
+    labels = [p.label for p in grid.get_grid(name).points()]
     assert len(set(labels)) == len(labels)
     assert (
-        sweep_grid.SweepPoint("itrex", "int4_clip", compute_dtype="bf16").label
+        grid.SweepPoint("itrex", "int4_clip", compute_dtype="bf16").label
         == "itrex int4_clip g32 sym bf16-compute"
     )
 
 
 def test_ratio_keeps_old_keys_and_names_mixed_points():
-    assert sweep_grid.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto").key == "openvino/int4/g32/asym/AWQ/auto"
-    mixed = sweep_grid.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.8)
+    assert grid.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto").key == "openvino/int4/g32/asym/AWQ/auto"
+    mixed = grid.SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.8)
     assert mixed.key == "openvino/int4/g32/asym/AWQ/auto/r0.8"
     assert mixed.label == "openvino int4 g32 asym AWQ 80%+int8"
     with pytest.raises(ValueError, match=r"ratio=0 is not supported: allowed values are numbers in \(0, 1\]"):
-        sweep_grid.SweepPoint("openvino", "int4", ratio=0)
+        grid.SweepPoint("openvino", "int4", ratio=0)
 
 
 def test_unknown_grid_and_backend_are_refused_with_allowed_values():
     with pytest.raises(ValueError, match="allowed values are smoke"):
-        sweep_grid.get_grid("huge")
+        grid.get_grid("huge")
     with pytest.raises(ValueError, match="allowed values are torch, itrex, openvino"):
-        sweep_grid.SweepPoint("cuda", "nf4")
+        grid.SweepPoint("cuda", "nf4")
 
 
 def test_resume_after_kill_loses_nothing_and_recomputes_nothing(tmp_path):
     store = ResultsStore(tmp_path / "sweep.jsonl")
-    points = sweep_grid.get_grid("dtypes").points()
+    points = grid.get_grid("dtypes").points()
     calls: list[str] = []
     inner = fake_evaluate(calls)
 
@@ -77,7 +78,7 @@ def test_resume_after_kill_loses_nothing_and_recomputes_nothing(tmp_path):
 
 def test_unsupported_points_carry_a_reason_and_failures_are_recorded(tmp_path):
     store = ResultsStore(tmp_path / "s.jsonl")
-    points = [sweep_grid.SweepPoint("torch", "fp32"), sweep_grid.SweepPoint("openvino", "fp4_e2m1")]
+    points = [grid.SweepPoint("torch", "fp32"), grid.SweepPoint("openvino", "fp4_e2m1")]
 
     def reason(point):
         return "fp4_e2m1 has no OpenVINO 2024.2 equivalent" if point.weight_dtype == "fp4_e2m1" else None
@@ -101,7 +102,7 @@ def _ray_evaluate(point):
 def test_ray_sweep_on_local_single_node_cluster(tmp_path):
     ray = pytest.importorskip("ray", reason="optional extra: pip install -r requirements-distributed.txt")
     store = ResultsStore(tmp_path / "ray.jsonl")
-    points = sweep_grid.get_grid("smoke").points()
+    points = grid.get_grid("smoke").points()
     store.append({"key": points[0].key, "status": "ok", "perplexity": 1.0})  # already finished: must be skipped
     try:
         import sys
@@ -124,7 +125,7 @@ def test_ray_sweep_on_local_single_node_cluster(tmp_path):
 
 def test_resume_measures_again_only_the_rows_the_rule_rejects(tmp_path):
     store = ResultsStore(tmp_path / "sweep.jsonl")
-    points = sweep_grid.get_grid("smoke").points()
+    points = grid.get_grid("smoke").points()
     calls: list[str] = []
     runner.run_sweep(points, store, fake_evaluate(calls), progress=False)
     old = store.latest()
@@ -144,7 +145,7 @@ def test_resume_measures_again_only_the_rows_the_rule_rejects(tmp_path):
 
 def test_stamp_goes_into_every_row_unsupported_ones_too(tmp_path):
     store = ResultsStore(tmp_path / "s.jsonl")
-    points = [sweep_grid.SweepPoint("torch", "fp32"), sweep_grid.SweepPoint("openvino", "fp4_e2m1")]
+    points = [grid.SweepPoint("torch", "fp32"), grid.SweepPoint("openvino", "fp4_e2m1")]
     stamp = {"profile": "cpu-avx2-t2", "isa_class": "avx2"}
     rows = runner.run_sweep(
         points,

@@ -2,10 +2,12 @@
 
 import pandas as pd
 
-from helpers import report
-from helpers import sweep_analysis as sa
-from helpers import sweep_verdicts as sv
-from helpers.results import ResultsStore
+from helpers.core.results import ResultsStore
+from helpers.publish import readme
+from helpers.sweep import analysis as sa
+from helpers.sweep import published
+from helpers.sweep import verdicts as sv
+from helpers.sweep.published import order_verdict
 
 
 def _row(key, backend, dtype, ppl, ms, algorithm="RTN", status="ok", ratio=1.0):
@@ -77,7 +79,7 @@ def test_pareto_front_and_pick(tmp_path):
 
 
 def test_compare_with_published_orders_only_what_was_measured(tmp_path):
-    rows, summary = sa.compare_with_published(_frame(tmp_path))
+    rows, summary = published.compare_with_published(_frame(tmp_path))
     nncf = summary[summary["study"].str.startswith("NNCF")].iloc[0]
     assert nncf["our order (best first)"] == "fp32 < int8 < int4" and nncf["compared"] == "3 of 4"
     gptq = rows[rows["our_point"] == "itrex/int4_clip/g32/sym/GPTQ/fp32"].iloc[0]
@@ -114,7 +116,7 @@ def test_pick_lines_judge_with_intervals_when_rows_carry_samples(tmp_path):
 
 def test_report_peer_line(tmp_path):
     store = ResultsStore(tmp_path / "peers.jsonl")
-    assert "no peer rows" in report.peer_line(store.path)
+    assert "no peer rows" in readme.peer_line(store.path)
     store.append(
         {
             "key": "p",
@@ -130,7 +132,7 @@ def test_report_peer_line(tmp_path):
             "cpu_idle_percent": 100.0,
         }
     )
-    line = report.peer_line(store.path)
+    line = readme.peer_line(store.path)
     assert line.startswith("llama.cpp Q4_1 (GGUF) (llama-cpp-python 0.3.36), 2 threads") and "125.0 tok/s" in line
 
 
@@ -140,31 +142,31 @@ def test_report_verdicts_and_budget_clause(tmp_path):
     budget |= {"choice_items": 20, "calib_texts": 8, "calib_max_tokens": 128}
     for row in ROWS:
         store.append({**row, "budget": budget} if row["status"] == "ok" else row)
-    text = report.verdicts(store.path, tmp_path / PROFILE / "peers.jsonl")  # no peer file: no peer line
+    text = readme.verdicts(store.path, tmp_path / PROFILE / "peers.jsonl")  # no peer file: no peer line
     assert text.startswith("- itrex: no measured point within +10% perplexity of fp32")
     assert "- fastest int4-class point (by median): openvino int4 g64 sym RTN auto" in text and "llama.cpp" not in text
-    clause = report._budget(sa.measured(sa.results_frame(store.path)))
+    clause = readme._budget(sa.measured(sa.results_frame(store.path)))
     assert clause.startswith("; prompt 256 tokens, 64 new, warm-up 1 + 5 timed runs (medians)")
 
 
 def test_readme_results_block_is_generated_from_the_committed_results():
-    text = (report.settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index(report.README_START) + len(report.README_START)
-    block = text[start : text.index(report.README_END)].strip()
-    assert block == report.committed_sections().strip(), "run: python -m helpers.report --readme"
+    text = (readme.settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(readme.README_START) + len(readme.README_START)
+    block = text[start : text.index(readme.README_END)].strip()
+    assert block == readme.committed_sections().strip(), "run: python -m helpers.publish.readme --readme"
 
 
 def test_orderings_are_judged_pair_by_pair_with_intervals():
     published = {"a": 1.0, "b": 2.0, "c": 3.0}
     apart = {"a": (10.0, 9.9, 10.1), "b": (11.0, 10.9, 11.1), "c": (12.0, 11.9, 12.1)}
-    assert sa.order_verdict(published, apart) == ("agrees", "3 agree, 0 disagree, 0 tie within noise")
+    assert order_verdict(published, apart) == ("agrees", "3 agree, 0 disagree, 0 tie within noise")
     close = {**apart, "c": (10.95, 10.8, 11.2)}  # c overlaps b: a tie, not a disagreement
-    assert sa.order_verdict(published, close) == ("agrees", "2 agree, 0 disagree, 1 tie within noise")
+    assert order_verdict(published, close) == ("agrees", "2 agree, 0 disagree, 1 tie within noise")
     flipped = {**apart, "a": (12.5, 12.4, 12.6)}  # a is clearly worst: the paper's order is contradicted
-    assert sa.order_verdict(published, flipped)[0] == "DISAGREES"
+    assert order_verdict(published, flipped)[0] == "DISAGREES"
     blur = {k: (v[0], 0.0, 100.0) for k, v in apart.items()}
-    assert sa.order_verdict(published, blur) == ("tie within noise", "0 agree, 0 disagree, 3 tie within noise")
-    assert sa.order_verdict(published, {"a": apart["a"]})[0] == "not enough points"
+    assert order_verdict(published, blur) == ("tie within noise", "0 agree, 0 disagree, 3 tie within noise")
+    assert order_verdict(published, {"a": apart["a"]})[0] == "not enough points"
 
 
 def test_published_rows_carry_our_interval_and_the_summary_a_verdict(tmp_path):
@@ -174,7 +176,7 @@ def test_published_rows_carry_our_interval_and_the_summary_a_verdict(tmp_path):
             change = row["perplexity"] / 10.0 - 1
             row = {**row, "ppl_change_lo": change - 0.001, "ppl_change_hi": change + 0.001, "perplexity_lo": 0.0}
         store.append(row)
-    rows, summary = sa.compare_with_published(sa.results_frame(store.path))
+    rows, summary = published.compare_with_published(sa.results_frame(store.path))
     nncf = summary[summary["study"].str.startswith("NNCF")].iloc[0]
     assert nncf["verdict"] == "agrees" and nncf["agrees"] is True and nncf["pairs"].startswith("3 agree")
     int8 = rows[rows["our_point"] == "openvino/int8/g32/sym/RTN/auto"].iloc[0]

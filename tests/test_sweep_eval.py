@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from helpers import sweep_eval
-from helpers.sweep_grid import SweepPoint
+from helpers.sweep import evaluate, run
+from helpers.sweep.grid import SweepPoint
 
 
 @pytest.mark.parametrize(
@@ -26,7 +26,7 @@ from helpers.sweep_grid import SweepPoint
     ],
 )
 def test_unsupported_reason(point, reason_contains):
-    reason = sweep_eval.unsupported_reason(point)
+    reason = evaluate.unsupported_reason(point)
     if reason_contains is None:
         assert reason is None
     else:
@@ -34,18 +34,18 @@ def test_unsupported_reason(point, reason_contains):
 
 
 def test_openvino_plan_for_maps_algorithms_to_nncf_recipes():
-    awq = sweep_eval.openvino_plan_for(SweepPoint("openvino", "int4", 64, "sym", "AWQ", "auto"))
+    awq = evaluate.openvino_plan_for(SweepPoint("openvino", "int4", 64, "sym", "AWQ", "auto"))
     assert awq.awq and awq.scale_estimation and not awq.gptq and awq.needs_dataset
-    gptq = sweep_eval.openvino_plan_for(SweepPoint("openvino", "int4", 64, "sym", "GPTQ", "auto"))
+    gptq = evaluate.openvino_plan_for(SweepPoint("openvino", "int4", 64, "sym", "GPTQ", "auto"))
     assert gptq.gptq and not gptq.awq and not gptq.scale_estimation and gptq.needs_dataset
-    rtn = sweep_eval.openvino_plan_for(SweepPoint("openvino", "int4", 64))
+    rtn = evaluate.openvino_plan_for(SweepPoint("openvino", "int4", 64))
     assert not (rtn.awq or rtn.gptq or rtn.scale_estimation or rtn.needs_dataset)
 
 
 def test_mixed_precision_ranks_layers_with_data_only_when_the_point_has_data():
-    awq = sweep_eval.openvino_plan_for(SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.6))
+    awq = evaluate.openvino_plan_for(SweepPoint("openvino", "int4", 32, "asym", "AWQ", "auto", 0.6))
     assert awq.ratio == 0.6 and awq.sensitivity_metric == "hessian_input_activation" and awq.needs_dataset
-    rtn = sweep_eval.openvino_plan_for(SweepPoint("openvino", "int4", 32, "asym", "RTN", "auto", 0.8))
+    rtn = evaluate.openvino_plan_for(SweepPoint("openvino", "int4", 32, "asym", "RTN", "auto", 0.8))
     assert rtn.sensitivity_metric == "weight_quantization_error" and not rtn.needs_dataset
     assert rtn.nncf_kwargs()["ratio"] == 0.8
 
@@ -59,12 +59,12 @@ def test_low_bit_share_counts_parameters_not_layers():
 
 
 def test_standard_budget_uses_the_issue_timing_protocol():
-    standard = sweep_eval.BUDGETS["standard"]
+    standard = evaluate.BUDGETS["standard"]
     assert (standard.prompt_tokens, standard.new_tokens, standard.iterations) == (256, 64, 5)
 
 
 def test_budgets_keep_calibration_small():
-    for name, budget in sweep_eval.BUDGETS.items():
+    for name, budget in evaluate.BUDGETS.items():
         assert budget.calib_texts * budget.calib_max_tokens <= 4096, name
 
 
@@ -81,9 +81,9 @@ def test_faq_choice_accuracy_is_nan_when_the_model_returns_nan(monkeypatch):
         def __call__(self, text, add_special_tokens=False):
             return type("Enc", (), {"input_ids": [ord(ch) % 50 for ch in text]})()
 
-    budget = replace(sweep_eval.BUDGETS["smoke"], choice_items=4)  # off by default: at chance for a 135M model
+    budget = replace(evaluate.BUDGETS["smoke"], choice_items=4)  # off by default: at chance for a 135M model
     monkeypatch.setattr(llm, "sequence_logits", lambda model, ids: torch.full((1, ids.shape[1], 50), float("nan")))
-    assert sweep_eval.faq_choice_accuracy(None, Tok(), budget) != sweep_eval.faq_choice_accuracy(None, Tok(), budget)
+    assert evaluate.faq_choice_accuracy(None, Tok(), budget) != evaluate.faq_choice_accuracy(None, Tok(), budget)
 
     def favour_first(model, ids):  # candidate 0 (the true answer) keeps uniform logits; the others lose mass
         logits = torch.zeros((1, ids.shape[1], 50))
@@ -94,26 +94,26 @@ def test_faq_choice_accuracy_is_nan_when_the_model_returns_nan(monkeypatch):
 
     favour_first.calls = 0
     monkeypatch.setattr(llm, "sequence_logits", favour_first)
-    assert sweep_eval.faq_choice_accuracy(None, Tok(), budget) == 1.0
+    assert evaluate.faq_choice_accuracy(None, Tok(), budget) == 1.0
 
 
 def test_resume_rule_keeps_only_rows_of_the_same_budget():
     from dataclasses import asdict
 
-    reuse = sweep_eval.measured_with(sweep_eval.BUDGETS["full"])
-    assert reuse({"status": "ok", "budget": asdict(sweep_eval.BUDGETS["full"])})
-    assert not reuse({"status": "ok", "budget": asdict(sweep_eval.BUDGETS["standard"])})
+    reuse = run.measured_with(evaluate.BUDGETS["full"])
+    assert reuse({"status": "ok", "budget": asdict(evaluate.BUDGETS["full"])})
+    assert not reuse({"status": "ok", "budget": asdict(evaluate.BUDGETS["standard"])})
     assert not reuse({"status": "ok"})  # measured before budgets were recorded
     assert reuse({"status": "unsupported", "reason": "no NNCF equivalent"})  # does not depend on the budget
-    assert sweep_eval.budget_name(asdict(sweep_eval.BUDGETS["standard"])) == "standard"
-    assert sweep_eval.budget_name({"ppl_tokens": 1}) == "custom" and sweep_eval.budget_name(None) == "unknown"
+    assert evaluate.budget_name(asdict(evaluate.BUDGETS["standard"])) == "standard"
+    assert evaluate.budget_name({"ppl_tokens": 1}) == "custom" and evaluate.budget_name(None) == "unknown"
 
 
 def test_run_grid_checks_the_budget_first_and_measures_again_rows_of_another_budget(tmp_path, monkeypatch):
     from dataclasses import asdict
 
     with pytest.raises(ValueError, match="budget='huge' is unknown: allowed values are full, standard, quick, smoke"):
-        sweep_eval.run_grid("smoke", tmp_path / "s.jsonl", "huge")
+        run.run_grid("smoke", tmp_path / "s.jsonl", "huge")
 
     class FakeEvaluator:
         def __init__(self, num_threads, budget):
@@ -122,20 +122,20 @@ def test_run_grid_checks_the_budget_first_and_measures_again_rows_of_another_bud
         def __call__(self, point):
             return {"perplexity": 10.0, "decode_ms_per_token": 5.0, "budget": asdict(self.budget)}
 
-    monkeypatch.setattr(sweep_eval, "PointEvaluator", FakeEvaluator)
-    monkeypatch.setattr(sweep_eval, "unsupported_reason", lambda point: None)
+    monkeypatch.setattr(run, "PointEvaluator", FakeEvaluator)
+    monkeypatch.setattr(run, "unsupported_reason", lambda point: None)
     out = tmp_path / "s.jsonl"
-    assert len(sweep_eval.run_grid("smoke", out, "smoke")) == 3
-    assert sweep_eval.run_grid("smoke", out, "smoke") == []  # resumed: nothing to do
-    again = sweep_eval.run_grid("smoke", out, "quick")  # another budget: every point measured again
+    assert len(run.run_grid("smoke", out, "smoke")) == 3
+    assert run.run_grid("smoke", out, "smoke") == []  # resumed: nothing to do
+    again = run.run_grid("smoke", out, "quick")  # another budget: every point measured again
     assert [row["budget"]["kld_tokens_per_source"] for row in again] == [2048] * 3
 
 
 def test_redo_busy_measures_again_the_rows_timed_on_a_busy_machine():
     from dataclasses import asdict
 
-    row = {"status": "ok", "budget": asdict(sweep_eval.BUDGETS["standard"])}
-    keep, redo = (sweep_eval.measured_with(sweep_eval.BUDGETS["standard"], redo_busy=flag) for flag in (False, True))
+    row = {"status": "ok", "budget": asdict(evaluate.BUDGETS["standard"])}
+    keep, redo = (run.measured_with(evaluate.BUDGETS["standard"], redo_busy=flag) for flag in (False, True))
     assert keep({**row, "cpu_idle_percent": 49.5}) and not redo({**row, "cpu_idle_percent": 49.5})
     assert redo({**row, "cpu_idle_percent": 99.0}) and redo(row)  # quiet, or written before the load was recorded
     assert redo({"status": "unsupported", "cpu_idle_percent": 10.0})  # never timed

@@ -1,12 +1,12 @@
-"""helpers.sweep_verdicts: speed-ups and perplexity changes with intervals; a bar inside the noise is a tie."""
+"""helpers.sweep.verdicts: speed-ups and perplexity changes with intervals; a bar inside the noise is a tie."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import sweep_analysis as sa
-from helpers import sweep_verdicts as sv
-from helpers.results import ResultsStore
+from helpers.core.results import ResultsStore
+from helpers.sweep import analysis as sa
+from helpers.sweep import verdicts as sv
 
 PROFILE = "test-cpu-avx2-t2"
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import woq_config as wc
-from helpers.settings import REPO_ROOT
-from helpers.woq_config import WoqConfig
+from helpers.core.settings import REPO_ROOT
+from helpers.quant import woq_config as wc
+from helpers.quant.woq_config import WoqConfig
 
 FIELDS = [f.name for f in dataclasses.fields(WoqConfig)]
 
@@ -279,7 +279,7 @@ def test_isa_problems():
 
 def test_import_is_light():
     code = (
-        "import sys, helpers.woq_config, helpers.quant_math; "
+        "import sys, helpers.quant.woq_config, helpers.quant.arithmetic; "
         "heavy = [m for m in ('torch', 'openvino', 'nncf', 'intel_extension_for_transformers', "
         "'neural_compressor', 'optimum', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy"

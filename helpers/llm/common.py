@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.cache import MANIFEST_NAME
-from helpers.settings import enforce_offline
+from helpers.core.cache import MANIFEST_NAME
+from helpers.core.settings import enforce_offline
 
 if TYPE_CHECKING:
     pass

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.bench import TimingStats, machine_load, peak_rss_mb, time_call
+from helpers.core.settings import enforce_offline, set_threads
+from helpers.core.timing import TimingStats, machine_load, peak_rss_mb, time_call
 from helpers.llm.common import _hf_pipeline, _langchain_hf, load_tokenizer, unwrap_llm
-from helpers.settings import enforce_offline, set_threads
 
 if TYPE_CHECKING:
     pass
@@ -52,7 +52,7 @@ def measure_generation(
 
     Prefill = time to generate 1 token from the prompt; decode ms/token = ``(t(N) - t(1)) / (N - 1)`` with
     ``min_new_tokens=N`` so that EOS cannot cut a run short. Medians and p90 over ``iterations`` after ``warmup``
-    (``helpers.bench.time_call``); each iteration runs the 1-token and the N-token generation back to back and
+    (``helpers.core.timing.time_call``); each iteration runs the 1-token and the N-token generation back to back and
     decode is their paired difference. The machine load before the run is recorded (busy -> ``notes``): timings
     on a busy 2-core machine are pessimistic and noisy.
     """
@@ -112,7 +112,7 @@ def measure_generation(
         "e2e_s": round(full.median, 3),
         "e2e_s_p90": round(full.p90, 3),
         "e2e_tokens_per_s": round(max_new_tokens / full.median, 2),
-        # raw per-run samples, for intervals on medians and on speed-up ratios (helpers.intervals.ratio_ci)
+        # raw per-run samples, for intervals on medians and on speed-up ratios (helpers.core.intervals.ratio_ci)
         "prefill_ms_samples": [round(1000 * x, 3) for x in prefill.seconds],
         "decode_ms_samples": [round(1000 * x, 3) for x in decode.seconds],
         "warmup": warmup,

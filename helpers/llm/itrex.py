@@ -8,14 +8,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from helpers.core.settings import cache_dir, enforce_offline, set_threads
 from helpers.llm.common import CALIB_MAX_TOKENS, QuantizationMismatch, _quiet_logger, load_tokenizer
-from helpers.settings import cache_dir, enforce_offline, set_threads
-from helpers.shape_checks import check_group_size
-
-if TYPE_CHECKING:
-    from helpers.woq_config import WoqConfig
+from helpers.quant import woq_config as wc
+from helpers.quant.shape_checks import check_group_size
+from helpers.quant.woq_config import WoqConfig
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -75,7 +74,6 @@ def _calibration(
     notes: list[str],
 ) -> tuple[WoqConfig, Any]:
     """The config ITREX gets and its calibration loader (None for data-free RTN); AWQ/TEQ without texts refused."""
-    from helpers import woq_config as wc
 
     if cfg.algorithm not in ("AWQ", "TEQ"):
         if calibration_texts:
@@ -130,7 +128,6 @@ def build_woq_pipeline(
     ``verify`` :func:`assert_woq_matches` has passed (lm_head compared bit for bit with the checkpoint).
     """
     check_group_size(cfg.group_size, model_dir, "itrex")  # before loading or quantizing anything
-    from helpers import woq_config as wc
 
     enforce_offline()
     set_threads(num_threads)

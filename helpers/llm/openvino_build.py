@@ -9,12 +9,13 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from helpers.bench import run_in_fresh_process
-from helpers.cache import cached_build, read_manifest
+from helpers.core.cache import cached_build, read_manifest
+from helpers.core.settings import cache_dir, enforce_offline
+from helpers.core.timing import run_in_fresh_process
 from helpers.llm.common import (
     _SIDE_FILES,
     CALIB_MAX_TOKENS,
@@ -24,11 +25,10 @@ from helpers.llm.common import (
     _quiet_logger,
     load_tokenizer,
 )
-from helpers.settings import cache_dir, enforce_offline
-from helpers.shape_checks import check_group_size
-
-if TYPE_CHECKING:
-    from helpers.woq_config import OvCompressionPlan, WoqConfig
+from helpers.llm.tokenizer_irs import convert_tokenizer_irs  # OpenVINO GenAI reads the tokenizer as IRs
+from helpers.quant import woq_config as wc
+from helpers.quant.shape_checks import check_group_size
+from helpers.quant.woq_config import OvCompressionPlan, WoqConfig
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def export_openvino_llm(model_dir: str | Path, out_dir: str | Path | None = None
     """Export a local HF causal LM to a **stateful** fp32 OpenVINO IR (KV cache inside the model: inputs
     input_ids, attention_mask, position_ids, beam_idx), tokenizer copied in.
 
-    Built once with :func:`helpers.cache.cached_build` (locked, atomic) into ``<cache_dir>/ov/<model folder>-fp32``
+    Built once with :func:`helpers.core.cache.cached_build` (locked, atomic) into ``<cache_dir>/ov/<model folder>-fp32``
     (or ``out_dir``) and reused while the source files are unchanged. ``load_in_8bit=False`` keeps optimum-intel
     from applying its default int8 compression; ``stateful=True`` is asked explicitly and checked.
     """
@@ -108,7 +108,6 @@ def _export_ir(model_dir: str, out: str) -> float:
     model.save_pretrained(out)
     load_tokenizer(model_dir).save_pretrained(out)
     _copy_side_files(Path(model_dir), Path(out))
-    from helpers.tokenizer_irs import convert_tokenizer_irs  # OpenVINO GenAI reads the tokenizer as IRs
 
     convert_tokenizer_irs(out, out)
     return round(time.perf_counter() - start, 2)
@@ -139,7 +138,6 @@ def check_stateful(xml: str | Path) -> list[str]:
 
 
 def _plan_from(plan_or_cfg: OvCompressionPlan | WoqConfig) -> OvCompressionPlan:
-    from helpers import woq_config as wc
 
     if isinstance(plan_or_cfg, wc.WoqConfig):
         return wc.to_openvino(plan_or_cfg)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from helpers.core.settings import enforce_offline, ov_config
 from helpers.llm.common import (
     _DECOMPRESSION_OPS,
     _OV_SYM_ZERO_POINT,
@@ -24,7 +25,6 @@ from helpers.llm.common import (
     load_tokenizer,
 )
 from helpers.llm.openvino_build import _plan_from, read_ov_meta
-from helpers.settings import enforce_offline, ov_config
 
 if TYPE_CHECKING:
     pass

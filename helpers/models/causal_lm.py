@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.settings import enforce_offline
+from helpers.core.settings import enforce_offline
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     import torch

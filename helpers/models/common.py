@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.cache import cached_build, matches
-from helpers.settings import cache_dir
+from helpers.core.cache import cached_build, matches
+from helpers.core.settings import cache_dir
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     pass
@@ -141,7 +141,7 @@ def build_from_file(
     build: Callable[[Path], dict[str, Any]],
     rebuild: bool = False,
 ) -> Path:
-    """Return ``cache_dir()/name`` built from one source file with :func:`helpers.cache.cached_build` (locked,
+    """Return ``cache_dir()/name`` built from one source file with :func:`helpers.core.cache.cached_build` (locked,
     atomic); reused while the source's sha256 and ``expected`` (recipe, versions) still match."""
 
     def build_with_source(out: Path) -> dict[str, Any]:

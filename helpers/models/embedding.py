@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.settings import enforce_offline
+from helpers.core.settings import enforce_offline
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     pass

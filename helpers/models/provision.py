@@ -6,8 +6,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from helpers.cache import read_manifest
-from helpers.settings import enforce_offline
+from helpers.core.cache import read_manifest
+from helpers.core.settings import enforce_offline
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     pass

@@ -1,0 +1,208 @@
+"""Time OpenVINO GenAI's C++ generation loop on one IR folder, on either runtime, with one protocol.
+
+The same code runs in the main environment (openvino-genai 2024.2) and in the runtime-only one (``.venv-genai``,
+openvino-genai 2026.x, no torch), because it needs only the standard library and ``openvino_genai``: the main
+environment calls :func:`run_genai`, which starts ``python -m helpers.core.genai_timing`` with the chosen runtime's
+interpreter and reads back JSON. Protocol: fixed threads, warm-up, then ``iterations`` timed runs, each on a
+different prompt (GenAI 2026 caches prefixes: a repeated prompt would time ~35 ms of prefill), greedy, a fixed
+output length (``ignore_eos``, plus ``min_new_tokens`` where the runtime has it), no chat template added.
+Per run: time to first token (TTFT), time per output token after it (TPOT), end to end, tokens generated; all
+taken from a token streamer's timestamps, the same way on both runtimes. GenAI 2026's own ``perf_metrics``
+(TTFT, TPOT, model-inference share) are recorded beside them when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+#: Runtimes by name -> interpreter; "2024.2" is the main environment's own openvino-genai.
+RUNTIMES = ("2024.2", "2026")
+GENAI_VENV_ENV = "COOKBOOK_GENAI_VENV"
+#: The checkout (this file is helpers/core/genai_timing.py); stdlib only, so not helpers.core.settings.REPO_ROOT.
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def genai_python(runtime: str) -> Path:
+    """Interpreter of a runtime: this one for 2024.2, ``.venv-genai`` (or ``$COOKBOOK_GENAI_VENV``) for 2026."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime={runtime!r} is not supported: allowed values are {', '.join(RUNTIMES)}")
+    if runtime == "2024.2":
+        return Path(sys.executable)
+    venv = Path(os.environ.get(GENAI_VENV_ENV, _REPO_ROOT / ".venv-genai"))
+    python = venv / "bin" / "python"
+    if not python.is_file():
+        raise FileNotFoundError(f"{python} not found: the runtime-only environment is made by `make setup-genai`")
+    return python
+
+
+def _streamer(genai: Any, stamps: list[float]) -> Any:
+    class Stamps(genai.StreamerBase):  # put() in 2024.2, write() in 2025+; both return "keep going"
+        def put(self, token: Any) -> bool:
+            stamps.append(time.perf_counter())
+            return False
+
+        def write(self, token: Any) -> Any:
+            stamps.extend([time.perf_counter()] * (len(token) if isinstance(token, list) else 1))
+            return genai.StreamingStatus.RUNNING
+
+        def end(self) -> None:
+            pass
+
+    return Stamps()
+
+
+def _config(genai: Any, new_tokens: int) -> Any:
+    config = genai.GenerationConfig()
+    config.max_new_tokens = new_tokens
+    config.ignore_eos = True
+    config.do_sample = False
+    for name, value in (("min_new_tokens", new_tokens), ("apply_chat_template", False)):
+        if hasattr(config, name):
+            setattr(config, name, value)
+    return config
+
+
+def _inputs(genai: Any, prompt: str, ids: list[int] | None) -> Any:
+    """What ``generate`` gets: the model's own token ids when given (a tokenizer IR may split chat markers into plain
+    text), else the text for GenAI's tokenizer IR."""
+    if ids is None:
+        return [prompt]
+    import numpy as np
+    import openvino as ov
+
+    array = np.asarray([ids], dtype=np.int64)
+    return genai.TokenizedInputs(ov.Tensor(array), ov.Tensor(np.ones_like(array)))
+
+
+def _one_run(genai: Any, pipe: Any, inputs: Any, config: Any) -> dict[str, Any]:
+    stamps: list[float] = []
+    start = time.perf_counter()
+    result = pipe.generate(inputs, config, _streamer(genai, stamps))
+    end = time.perf_counter()
+    n = len(stamps)
+    row: dict[str, Any] = {
+        "ttft_s": stamps[0] - start if stamps else None,
+        "tpot_s": (stamps[-1] - stamps[0]) / (n - 1) if n > 1 else None,
+        "e2e_s": end - start,
+        "new_tokens": n,
+    }
+    metrics = getattr(result, "perf_metrics", None)
+    if metrics is not None:
+        row["genai_ttft_s"] = metrics.get_ttft().mean / 1000
+        row["genai_tpot_s"] = metrics.get_tpot().mean / 1000
+        row["genai_input_tokens"] = int(metrics.get_num_input_tokens())
+        row["genai_inference_s"] = metrics.get_inference_duration().mean / 1000
+        row["genai_generate_s"] = metrics.get_generate_duration().mean / 1000
+        raw = getattr(metrics, "raw_metrics", None)
+        if raw is not None and hasattr(raw, "token_infer_durations"):  # microseconds per step; [0] is the prefill
+            row["genai_token_infer_s"] = [float(d) / 1e6 for d in raw.token_infer_durations]
+    return row
+
+
+def measure(
+    model_dir: str,
+    prompts: list[str],
+    new_tokens: int,
+    threads: int,
+    warmup: int,
+    iterations: int,
+    hint: str,
+    prompt_ids: list[list[int]] | None = None,
+) -> dict[str, Any]:
+    """Load the pipeline once, warm up, then time ``iterations`` runs over distinct prompts (in this process)."""
+    import openvino_genai as genai
+
+    if len(prompts) < warmup + iterations:
+        raise ValueError(f"prompts: {len(prompts)} given, warm-up + iterations = {warmup + iterations} needed")
+    if prompt_ids is not None and len(prompt_ids) != len(prompts):
+        raise ValueError(f"prompt_ids: {len(prompt_ids)} given for {len(prompts)} prompts: allowed is one per prompt")
+    inputs = [_inputs(genai, p, prompt_ids[i] if prompt_ids else None) for i, p in enumerate(prompts)]
+    plugin = {"INFERENCE_NUM_THREADS": max(threads, 2), "PERFORMANCE_HINT": "LATENCY"}
+    if hint != "default":
+        plugin["INFERENCE_PRECISION_HINT"] = hint
+    start = time.perf_counter()
+    pipe = genai.LLMPipeline(model_dir, "CPU", {k: str(v) for k, v in plugin.items()})  # positional: 2024.2
+    load_s = time.perf_counter() - start
+    config = _config(genai, new_tokens)
+    for item in inputs[:warmup]:
+        _one_run(genai, pipe, item, config)
+    runs = [_one_run(genai, pipe, item, config) for item in inputs[warmup : warmup + iterations]]
+    keys = [k for k in ("ttft_s", "tpot_s", "e2e_s") if runs[0][k] is not None]
+    summary = {k: statistics.median(r[k] for r in runs) for k in keys}
+    return {
+        "runtime": "openvino-genai",
+        "genai_version": getattr(genai, "__version__", "unknown"),
+        "precision_hint": hint,
+        "threads": plugin["INFERENCE_NUM_THREADS"],
+        "prompt_input": "token ids" if prompt_ids else "text",
+        "load_s": load_s,
+        "runs": runs,
+        **{f"median_{k}": v for k, v in summary.items()},
+    }
+
+
+def run_genai(
+    model_dir: str | Path,
+    prompts: list[str],
+    *,
+    runtime: str = "2024.2",
+    new_tokens: int = 64,
+    threads: int = 2,
+    warmup: int = 1,
+    iterations: int = 5,
+    hint: str = "f32",
+    prompt_ids: list[list[int]] | None = None,
+    timeout_s: float = 1800.0,
+) -> dict[str, Any]:
+    """:func:`measure` in a fresh process of the chosen runtime's interpreter; returns its JSON as a dict.
+
+    ``prompt_ids`` (one list per prompt, from the model's Hugging Face tokenizer, see
+    :func:`helpers.llm.genai.prompt_token_ids`) feed GenAI the same tokens as every other runtime; without them GenAI
+    tokenizes the text with its tokenizer IR."""
+    python = genai_python(runtime)
+    if hint not in ("f32", "bf16", "default"):
+        raise ValueError(f"hint={hint!r} is not supported: allowed values are f32, bf16, default")
+    payload = {
+        "model_dir": str(model_dir),
+        "prompts": list(prompts),
+        "new_tokens": new_tokens,
+        "threads": threads,
+        "warmup": warmup,
+        "iterations": iterations,
+        "hint": hint,
+        "prompt_ids": prompt_ids,
+    }
+    env = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "OPENVINO_TELEMETRY_DISABLE": "1"}
+    proc = subprocess.run(
+        [str(python), "-m", "helpers.core.genai_timing"],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout_s,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"GenAI {runtime} ({python}) failed with exit code {proc.returncode}: {tail}")
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "runtime_name": f"openvino-genai {runtime}"}
+
+
+def main() -> int:
+    """Read a JSON payload (see :func:`run_genai`) on stdin, print the measurement as one JSON line."""
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    payload = json.loads(sys.stdin.read())
+    print(json.dumps(measure(**payload)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,181 @@
+"""Honest timing: fixed threads, warm-up, several iterations, medians and p90, peak RSS, machine load.
+
+Benchmarks write results files; tests never assert on timings.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from helpers import device
+from helpers.core.settings import quiet_known_noise
+
+
+@dataclass(frozen=True)
+class TimingStats:
+    """Wall-clock seconds of each measured iteration (warm-up excluded) and their summary."""
+
+    seconds: tuple[float, ...]
+    warmup: int
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def p90(self) -> float:
+        return float(np.percentile(self.seconds, 90))
+
+    @property
+    def iterations(self) -> int:
+        return len(self.seconds)
+
+    def as_dict(self, prefix: str = "") -> dict[str, float]:
+        """Flat dict for a results row: median, p90, min, iterations."""
+        return {
+            f"{prefix}median_s": self.median,
+            f"{prefix}p90_s": self.p90,
+            f"{prefix}min_s": min(self.seconds),
+            f"{prefix}iterations": self.iterations,
+        }
+
+
+def run_in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a freshly spawned process (clean thread pools, no state from earlier runs).
+
+    A worker that dies (SIGILL in a native library, OOM kill) raises ``BrokenProcessPool`` here instead of hanging,
+    so callers can record it as a failure. ``fn`` and ``args`` must be picklable.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), initializer=_quiet_worker) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _quiet_worker() -> None:
+    """Worker start: known third-party warnings and progress bars stay out of the notebook that started it (the
+    kernel captures its children's output)."""
+
+    quiet_known_noise()
+
+
+def time_call(fn: Callable[[], Any], *, warmup: int = 1, iterations: int = 5) -> TimingStats:
+    """Run ``fn`` ``warmup`` times untimed, then ``iterations`` times timed with ``perf_counter``."""
+    if iterations < 1:
+        raise ValueError(f"iterations={iterations!r} is invalid: allowed values are integers >= 1")
+    if warmup < 0:
+        raise ValueError(f"warmup={warmup!r} is invalid: allowed values are integers >= 0")
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+    return TimingStats(tuple(seconds), warmup)
+
+
+def memory_bandwidth_gb_s(size_mb: int = 256, iterations: int = 5) -> float:
+    """Single-thread memory read bandwidth (GB/s) from summing a large float64 array: the decode-speed ceiling."""
+    data = np.ones(size_mb * 2**20 // 8)
+    stats = time_call(lambda: float(data.sum()), warmup=1, iterations=iterations)
+    return data.nbytes / stats.median / 1e9
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    """Current resident set size of this process, in MiB."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+QUIET_IDLE_PERCENT = 80.0  # below this CPU idle share before a timing, the machine counts as busy
+
+
+def is_quiet(cpu_idle_percent: float) -> bool:
+    """Was the CPU quiet enough for a timing (idle share at least :data:`QUIET_IDLE_PERCENT`)?"""
+    return cpu_idle_percent >= QUIET_IDLE_PERCENT
+
+
+@dataclass
+class MachineLoad:
+    """CPU load seen just before a measurement: 2-core timings are worthless when another process is busy."""
+
+    loadavg_1min: float
+    cpu_idle_percent: float
+    logical_cpus: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def quiet(self) -> bool:
+        return is_quiet(self.cpu_idle_percent)
+
+
+def machine_load(sample_seconds: float = 0.5) -> MachineLoad:
+    """Measure CPU idle over a short window plus the 1-minute load average."""
+    import psutil
+
+    times = psutil.cpu_times_percent(interval=sample_seconds)
+    load = MachineLoad(os.getloadavg()[0], float(times.idle), os.cpu_count() or 1)
+    if not load.quiet:
+        load.notes.append(f"machine busy: {load.cpu_idle_percent:.0f}% idle; timings are pessimistic and noisy")
+    return load
+
+
+def profile_record(num_threads: int) -> dict[str, Any]:
+    """Which machine profile a row belongs to: ``profile`` (its ``results/<profile>/`` folder), ``isa_class`` and the
+    ISA flags that decide the kernels (``isa_flags``, ``/proc/cpuinfo`` spelling). Every results row carries these."""
+
+    cpu = device.CpuInfo.from_host()
+    return {
+        "profile": device.machine_profile(num_threads, cpu),
+        "isa_class": device.isa_class(cpu),
+        "isa_flags": sorted(cpu.present_flags(), key=device.ISA_FLAGS.index),
+    }
+
+
+def environment_record(num_threads: int) -> dict[str, Any]:
+    """What a results row needs to say where and how it was measured: CPU, profile (:func:`profile_record`),
+    threads, Python, machine load just before, time."""
+
+    load = machine_load()
+    info = device.CpuInfo.from_host()
+    return {
+        "cpu": info.model_name,
+        "physical_cores": info.physical_cores,
+        **profile_record(num_threads),
+        "num_threads": num_threads,
+        "python": platform.python_version(),
+        "loadavg_1min": round(load.loadavg_1min, 2),
+        "cpu_idle_percent": round(load.cpu_idle_percent, 1),
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def as_row(**parts: Any) -> dict[str, Any]:
+    """Merge dicts and dataclasses into one flat results row."""
+    row: dict[str, Any] = {}
+    for key, value in parts.items():
+        if hasattr(value, "__dataclass_fields__"):
+            value = asdict(value)
+        if isinstance(value, dict):
+            row.update(value)
+        else:
+            row[key] = value
+    return row

@@ -1,0 +1,180 @@
+"""Per-runtime timing loops for :mod:`helpers.latency.cases`: HF ``generate`` (torch, ITREX, optimum-intel),
+OpenVINO GenAI (both runtimes, through :mod:`helpers.core.genai_timing`) and llama.cpp.
+
+Each returns one dict per timed run: ``ttft_s``, ``tpot_s``, ``e2e_s``, ``new_tokens`` and, where the runtime lets
+us see it, ``model_s_per_token`` (median time of one decode step's model execution: the OpenVINO infer request's
+own latency, the torch forward, llama.cpp's eval, GenAI's per-token inference) and ``other_s_per_token`` (TPOT minus
+that: the generation loop, sampling, detokenization, Python glue).
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from helpers import llm, models
+from helpers.core import genai_timing
+from helpers.llm.genai import prompt_token_ids
+from helpers.quant.woq_config import WoqConfig
+
+
+def _run_row(start: float, stamps: list[float], end: float, model_steps: list[float] | None) -> dict[str, Any]:
+    n = len(stamps)
+    tpot = (stamps[-1] - stamps[0]) / (n - 1) if n > 1 else None
+    row: dict[str, Any] = {"ttft_s": stamps[0] - start if stamps else None, "tpot_s": tpot, "e2e_s": end - start}
+    row["new_tokens"] = n
+    if model_steps and tpot is not None:
+        row["model_s_per_token"] = statistics.median(model_steps)
+        row["other_s_per_token"] = tpot - row["model_s_per_token"]
+    return row
+
+
+def load_hf_style(case: Any, ov_weights: Callable[[str], Path]) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of a torch / ITREX / optimum-intel case (fixed threads already set by the caller)."""
+    model_dir = models.causal_lm_dir()
+    if case.runtime == "torch":
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), torch_dtype=torch.float32).eval()
+        return model, llm.load_tokenizer(model_dir)
+    if case.runtime == "itrex":
+
+        dtype, group = case.weights.split("-g")
+        pipe, _ = llm.build_woq_pipeline(
+            WoqConfig(weight_dtype=dtype, group_size=int(group)), model_dir, num_threads=case.num_threads
+        )
+        return llm.unwrap_llm(pipe)
+    if case.runtime == "optimum-intel":
+        return llm.load_openvino_llm(ov_weights(case.weights), case.num_threads)
+    raise ValueError(f"runtime={case.runtime!r} is not an HF-generate runtime: allowed torch, itrex, optimum-intel")
+
+
+def _timed_forward(model: Any, steps: list[float]) -> None:
+    """Record each forward's model-execution time: the infer request's latency on OpenVINO, the forward on torch."""
+    inner = model.forward
+
+    @functools.wraps(inner)  # generate() validates its kwargs against forward's signature (followed via __wrapped__)
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        out = inner(*args, **kwargs)
+        request = getattr(model, "request", None)
+        steps.append(request.latency / 1000 if request is not None else time.perf_counter() - start)
+        return out
+
+    model.forward = forward
+
+
+def hf_runs(
+    model: Any, tokenizer: Any, prompts: list[str], new_tokens: int, warmup: int, iterations: int
+) -> list[dict]:
+    """Greedy ``generate`` with a fixed output length and a timestamping streamer, per prompt."""
+    import torch
+    from transformers.generation.streamers import BaseStreamer
+
+    class Stamps(BaseStreamer):
+        def __init__(self) -> None:
+            self.times: list[float] = []
+            self.prompt_seen = False
+
+        def put(self, value: Any) -> None:
+            if self.prompt_seen:  # generate() first puts the prompt ids, then one token per step
+                self.times.append(time.perf_counter())
+            self.prompt_seen = True
+
+        def end(self) -> None:
+            pass
+
+    steps: list[float] = []
+    _timed_forward(model, steps)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    runs = []
+    for i, prompt in enumerate(prompts[: warmup + iterations]):
+        inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        streamer, steps[:] = Stamps(), []
+        start = time.perf_counter()
+        with torch.inference_mode():
+            model.generate(
+                **inputs,
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                do_sample=False,
+                num_beams=1,
+                pad_token_id=pad,
+                streamer=streamer,
+            )
+        end = time.perf_counter()
+        if i >= warmup:
+            runs.append(_run_row(start, streamer.times, end, steps[1:]))  # steps[0] is the prefill
+    return runs
+
+
+def genai_runs(ir: Path, prompts: list[str], case: Any, new_tokens: int, warmup: int, iterations: int) -> list[dict]:
+    """The same prompts through OpenVINO GenAI (``genai-2024.2`` or ``genai-2026``; ``@bf16`` picks the hint)."""
+    runtime = case.runtime.removeprefix("genai-")
+    hint = case.weights.split("@")[1] if "@" in case.weights else "f32"
+    result = genai_timing.run_genai(
+        ir,
+        prompts,
+        runtime=runtime,
+        new_tokens=new_tokens,
+        threads=case.num_threads,
+        warmup=warmup,
+        iterations=iterations,
+        hint=hint,
+        prompt_ids=prompt_token_ids(ir, prompts),  # the same tokens as every other runtime
+    )
+    runs = []
+    for run in result["runs"]:
+        row = {**run}
+        steps = run.get("genai_token_infer_s")
+        if steps and run.get("tpot_s") is not None:
+            row["model_s_per_token"] = statistics.median(steps[1:])
+            row["other_s_per_token"] = run["tpot_s"] - row["model_s_per_token"]
+        runs.append(row)
+    return runs
+
+
+def llama_cpp_runs(
+    gguf: Path, prompts: list[str], case: Any, new_tokens: int, warmup: int, iterations: int
+) -> list[dict]:
+    """llama.cpp on the packaged GGUF: streamed completion with EOS suppressed (fixed length), perf counters."""
+    import llama_cpp
+
+    model = llama_cpp.Llama(
+        model_path=str(gguf),
+        n_threads=case.num_threads,
+        n_threads_batch=case.num_threads,
+        n_ctx=2048,
+        n_batch=512,
+        verbose=False,
+        seed=0,
+    )
+    runs = []
+    for i, prompt in enumerate(prompts[: warmup + iterations]):
+        model.reset()  # no prefix reuse from the previous prompt
+        llama_cpp.llama_perf_context_reset(model.ctx)
+        stamps: list[float] = []
+        start = time.perf_counter()
+        for _ in model.create_completion(
+            prompt,
+            max_tokens=new_tokens,
+            temperature=0.0,
+            stream=True,
+            logit_bias={model.token_eos(): -1e9},
+        ):
+            stamps.append(time.perf_counter())
+        end = time.perf_counter()
+        perf = llama_cpp.llama_perf_context(model.ctx)
+        if i >= warmup:
+            row = _run_row(start, stamps, end, None)
+            if perf.n_eval > 0 and row["tpot_s"] is not None:
+                row["model_s_per_token"] = perf.t_eval_ms / perf.n_eval / 1000
+                row["other_s_per_token"] = row["tpot_s"] - row["model_s_per_token"]
+                row["llama_new_tokens"] = int(perf.n_eval) + 1
+            runs.append(row)
+    return runs

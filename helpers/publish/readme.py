@@ -1,0 +1,264 @@
+"""Markdown tables of the latest results, for the README: ``python -m helpers.publish.readme``.
+
+One block of sections per machine profile (``results/<profile>/``): the committed reference profiles, plus this
+machine's own when ``$COOKBOOK_RESULTS`` holds results elsewhere. Rows of two profiles never meet in one table or
+verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import device
+from helpers.core import settings
+from helpers.core.profiles import check_profile
+from helpers.core.results import ResultsStore
+from helpers.core.settings import repo_relative
+from helpers.latency import analysis as la
+from helpers.rag import benchmark
+from helpers.sweep import analysis as sa
+from helpers.sweep import verdicts as sv
+
+#: Kinds that are not sweep grids (a ``<grid>-rerun`` file is a second run, shown with its grid).
+_NOT_SWEEPS = ("embedders", "peers", "rag_latency", "notebook_times")
+#: Sweep columns: rows measured with the KLD evaluation, and rows written before it (committed references).
+_SWEEP_COLUMNS = [
+    "label",
+    "kld_mean",
+    "top1_agreement",
+    "perplexity",
+    "ppl_change",
+    "decode_tokens_per_s",
+    "decode_speedup",
+    "genai_2026_tpot_ms",
+    "prefill_ms",
+    "model_mb",
+]
+_OLD_SWEEP_COLUMNS = ["label", "perplexity", "ppl_change", "faq_choice_accuracy", "decode_tokens_per_s"]
+_OLD_SWEEP_COLUMNS += ["decode_speedup", "prefill_ms", "model_mb"]
+
+
+def _machine(df: pd.DataFrame, path: Path) -> str:
+    row = df.iloc[0]
+    idle = df["cpu_idle_percent"].median() if "cpu_idle_percent" in df else float("nan")
+    profile = row.get("profile") if isinstance(row.get("profile"), str) else path.parent.name
+    cpu = f" ({row['cpu']})" if isinstance(row.get("cpu"), str) else ""
+    return f"{profile}{cpu}, {int(row.get('num_threads', 0))} threads, median CPU idle before timing {idle:.0f}%"
+
+
+def rag_table(path: Path) -> str:
+    """Embedders: quality, agreement, throughput, size (latest full-settings rows)."""
+    store = ResultsStore(path)
+    check_profile(store.to_frame(), path)  # refuses a file mixing profiles
+    table = benchmark.latest_table(store)  # the settings of the latest run
+    if table.empty:
+        return f"(no full-settings rows in {path.name})"
+    ok = table[table["status"] == "ok"]
+    cols = [
+        "embedder",
+        "precision",
+        "ndcg@10",
+        "recall@1",
+        "mrr",
+        "cosine_mean",
+        "texts_per_s_b32",
+        "speedup_b32",
+        "query_p50_ms",
+        "model_bytes",
+    ]
+    shown = ok[cols].assign(model_bytes=ok["model_bytes"] / 2**20).rename(columns={"model_bytes": "MiB"})
+    lines = [
+        f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`",
+        "",
+        shown.round(3).to_markdown(index=False),
+    ]
+    for _, row in table[table["status"] != "ok"].iterrows():
+        lines.append(f"- {row['embedder']}: {row['status']}: {row['reason']}")
+    return "\n".join(lines)
+
+
+def sweep_table(path: Path) -> str:
+    """Sweep: measured points sorted by decode speed."""
+    df = sa.results_frame(path)
+    ok = sa.measured(df)
+    if ok.empty:
+        return f"(no measured points in {path.name})"
+    cols = _SWEEP_COLUMNS if "kld_mean" in ok else _OLD_SWEEP_COLUMNS
+    shown = ok.sort_values("decode_tokens_per_s", ascending=False).reindex(columns=cols)
+    lines = [
+        _measured_on(ok, path),
+        "",
+        shown.round(3).to_markdown(index=False),
+        "",
+        f"{len(df) - len(ok)} more points recorded as unsupported or failed, with reasons, in the file.",
+    ]
+    bad = sa.broken(df)
+    if not bad.empty:
+        lines.append(f"Broken (ran, but perplexity is NaN: non-finite logits): {', '.join(bad['label'])}.")
+    return "\n".join(lines)
+
+
+def _measured_on(ok: pd.DataFrame, path: Path) -> str:
+    """Machine, threads, load, file and evaluation budget of a sweep's measured rows, as one line."""
+    return f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`" + _budget(ok)
+
+
+def _budget(ok: pd.DataFrame) -> str:
+    """The evaluation budget of the baseline row, as one clause (empty for rows written without one)."""
+    budget = sa.baseline_budget(ok)
+    if budget is None:
+        return ""
+    if "kld_tokens_per_source" in budget:
+        per_source, window = budget["kld_tokens_per_source"], budget["kld_window"]
+        scored = 2 * (per_source // window) * (window - 1)  # each window scores its next-token predictions
+        accuracy = (
+            f"KLD / top-1 / perplexity vs fp32 over 2 x {per_source} held-out tokens ({scored:,} scored "
+            f"predictions; Shakespeare + Python docs, {window}-token windows, 95% bootstrap intervals)"
+        )
+    else:  # rows written before the KLD evaluation (older results files)
+        accuracy = f"perplexity over {budget['ppl_tokens']} tokens, {budget['choice_items']} multiple-choice items"
+    return (
+        f"; prompt {budget['prompt_tokens']} tokens, {budget['new_tokens']} new, warm-up {budget['warmup']} + "
+        f"{budget['iterations']} timed runs (medians); {accuracy}, {budget['calib_texts']} x "
+        f"{budget['calib_max_tokens']}-token calibration passages"
+    )
+
+
+def verdicts(sweep_path: Path, peer_path: Path | None) -> str:
+    """The picks and bars of :func:`helpers.sweep.verdicts.pick_lines`, as a bullet list."""
+    peer = sa.latest_peer(peer_path) if peer_path is not None else None
+    return "\n".join(f"- {line}" for line in sv.pick_lines(sa.results_frame(sweep_path), peer))
+
+
+def interval_verdicts(path: Path) -> str:
+    """The 4-bit bars with intervals (decode on HF generate, and on GenAI 2026 where measured), and how the verdicts
+    moved in the grid's second run (``<grid>-rerun``) if there is one."""
+    df = sa.results_frame(path)
+    lines = [f"- {line}" for line in sv.interval_verdict_lines(df)]
+    if "genai_2026_tpot_ms_samples" in df:
+        lines += ["", "OpenVINO points served by GenAI 2026 (same IRs):", ""]
+        lines += [f"- {line}" for line in sv.interval_verdict_lines(df, speed="genai_2026_speedup")]
+    rerun = path.with_name(f"{path.stem}-rerun.jsonl")
+    if rerun.is_file():
+        moved = sv.verdict_movement(df, sa.results_frame(rerun), ("run 1", "run 2"))
+        lines += [
+            "",
+            f"Second run (`{_short(rerun)}`, fresh processes, opposite order): {int(moved['verdict moved'].sum())} "
+            f"of {len(moved)} points changed a verdict.",
+            "",
+            moved.to_markdown(index=False),
+        ]
+    return "\n".join(lines)
+
+
+def latency(path: Path) -> str:
+    """RAG-shaped latency (1,000-token prompt, 64 new): medians with intervals per case, then the bars' verdicts."""
+    rows = la.load(path, only_ok=False)
+    ok = rows[rows["status"] == "ok"] if not rows.empty else rows
+    if ok.empty:
+        return f"(no measured cases in {path.name})"
+    table = la.summary_table(la.pooled(ok))
+    cols = ["label", "n_runs", "ttft_s", "tpot_ms", "tpot_ms_lo", "tpot_ms_hi", "e2e_s", "e2e_s_lo", "e2e_s_hi"]
+    shown = table.reindex(columns=[*cols, "model_ms", "other_ms"]).round(3)
+    lines = [f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`", "", shown.to_markdown(index=False)]
+    lines += [""] + [f"- {line}" for line in la.verdict_lines(rows)]
+    if (ok["num_threads"] == 1).any():
+        lines.append(
+            "- 1 thread: OpenVINO cases (optimum-intel, GenAI) keep 2 OpenVINO threads (INFERENCE_NUM_THREADS=1 has "
+            "crashed OpenVINO LLM compilation), so only torch, ITREX and llama.cpp run on 1 thread here"
+        )
+    return "\n".join(lines)
+
+
+def peer_line(path: Path) -> str:
+    """The latest llama.cpp peer measurement as one sentence."""
+    row = sa.latest_peer(path)
+    if row is None:
+        return f"(no peer rows in {path.name})"
+    if row.get("status") != "ok":
+        return f"llama.cpp: {row.get('status')} ({row.get('reason', '')})"
+    return (
+        f"{row['label']} (llama-cpp-python {row['llama_cpp_version']}), {row['num_threads']} threads, "
+        f"prompt {row['prompt_tokens']} tokens, {row['new_tokens']} new: decode {row['decode_tokens_per_s']:.1f} tok/s "
+        f"({row['decode_ms_per_token']:.2f} ms/token), prefill {row['prefill_ms']:.0f} ms, "
+        f"CPU idle before timing {row['cpu_idle_percent']:.0f}% — `{repo_relative(path)}`"
+    )
+
+
+def _short(path: Path) -> str:
+    """``<profile>/<kind>.jsonl``: a results file named by its profile."""
+    return f"{path.parent.name}/{path.name}"
+
+
+def profile_sections(profile: str, root: Path, label: str | None = None) -> list[str]:
+    """The README sections of one profile: embedders, the sweep (the full grid, which holds the smaller grids'
+    points, else every grid), the peer, the verdicts (with intervals, and how they moved in a second run) and the
+    RAG-shaped latency, each headed by ``label`` (default: the profile)."""
+    label = label or profile
+    kinds = sorted(p.stem for p in (root / profile).glob("*.jsonl"))
+    path = {kind: settings.results_path(kind, profile=profile, root=root) for kind in kinds}
+    sweeps = [k for k in kinds if k not in _NOT_SWEEPS and not k.endswith("-rerun")]
+    out = []
+    if "embedders" in path:
+        out.append(f"#### Embedders ({label})\n\n" + rag_table(path["embedders"]))
+    for kind in ["full"] if "full" in sweeps else sweeps:
+        out.append(f"#### Weight-only sweep ({kind} grid, {label})\n\n" + sweep_table(path[kind]))
+    if "peers" in path:
+        out.append(f"#### Peer ({label})\n\n" + peer_line(path["peers"]))
+    if "full" in path:
+        out.append(f"#### Verdicts ({_short(path['full'])})\n\n" + verdicts(path["full"], path.get("peers")))
+    for kind in sweeps:
+        if "decode_ms_samples" in sa.results_frame(path[kind]):
+            out.append(f"#### Verdicts with intervals ({_short(path[kind])})\n\n" + interval_verdicts(path[kind]))
+    if "rag_latency" in path:
+        out.append(f"#### RAG-shaped latency ({_short(path['rag_latency'])})\n\n" + latency(path["rag_latency"]))
+    return out
+
+
+README_START = "<!-- results: generated by python -m helpers.publish.readme --readme; do not edit by hand -->"
+README_END = "<!-- end of generated results -->"
+
+
+def committed_sections() -> str:
+    """Every committed profile's sections, labelled by profile only (the same text on any machine)."""
+    root = settings.COMMITTED_RESULTS
+    profiles = sorted({f.parent.name for f in root.glob("*/*.jsonl") if device.is_profile(f.parent.name)})
+    return "\n\n".join(section for profile in profiles for section in profile_sections(profile, root))
+
+
+def write_readme(readme: Path = settings.REPO_ROOT / "README.md") -> bool:
+    """Replace the README's generated block with :func:`committed_sections`; True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    new = text[:start] + "\n\n" + committed_sections() + "\n\n" + text[end:]
+    readme.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2, help="thread count of this machine's profile")
+    parser.add_argument("--readme", action="store_true", help="rewrite README.md's generated results block")
+    args = parser.parse_args(argv)
+    if args.readme:
+        print("README.md", "updated" if write_readme() else "already current")
+        return 0
+    mine = device.machine_profile(args.threads)
+    roots = dict.fromkeys([settings.COMMITTED_RESULTS, settings.results_dir()])  # the same folder unless moved
+    found = [(p, root) for root in roots for p in sorted({f.parent.name for f in root.glob("*/*.jsonl")})]
+    found = [(p, root) for p, root in found if device.is_profile(p)]
+    where = "has results" if any(p == mine for p, _ in found) else "has no results yet: showing the references"
+    print(f"this machine's profile: {mine} ({where})", file=sys.stderr)
+    for profile, root in found:
+        label = f"{profile}, this machine" if profile == mine and root == settings.results_dir() else profile
+        for section in profile_sections(profile, root, label):
+            print(section + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

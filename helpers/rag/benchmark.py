@@ -1,0 +1,229 @@
+"""Embedder benchmark for the RAG chapter: quality, agreement with fp32, speed, size and memory per embedder.
+
+Each embedder runs in a fresh process (clean peak RSS, and IPEX / ITREX / OpenVINO never share one process),
+one results row per embedder appended to a resumable results file.
+
+    python -m helpers.rag.benchmark                                      # full -> results/<profile>/embedders.jsonl
+    python -m helpers.rag.benchmark --smoke --out /tmp/rag_smoke.jsonl   # seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers import data
+from helpers.core import metrics, settings, timing
+from helpers.core.results import ResultsStore
+from helpers.core.settings import results_path
+from helpers.rag import embedders, pipeline
+
+BASELINE = "hf-fp32"
+#: Files that hold weights in the embedders' folders (ONNX, OpenVINO IR, safetensors, TorchScript).
+_WEIGHT_SUFFIXES = (".onnx", ".bin", ".safetensors", ".pt", ".data")
+
+
+@dataclass(frozen=True)
+class EmbedBenchConfig:
+    """What one embedder run measures. Defaults are the full run; :data:`SMOKE` is the seconds-long one."""
+
+    num_threads: int = 2
+    max_docs: int | None = None  # None: the whole corpus
+    n_queries: int | None = None  # None: every FAQ question
+    chunk_size: int = 1000
+    chunk_overlap: int = 100
+    throughput_texts: int = 256  # chunks encoded per throughput measurement
+    warmup: int = 1
+    iterations: int = 5
+    agreement_texts: int = 200
+    calibration_texts: int = 300
+
+    @property
+    def tag(self) -> str:
+        """Short id of the settings, part of each row's key so different settings never mix."""
+        return f"t{self.num_threads}-d{self.max_docs}-q{self.n_queries}-n{self.throughput_texts}-i{self.iterations}"
+
+
+SMOKE = EmbedBenchConfig(
+    max_docs=3, n_queries=12, throughput_texts=32, iterations=2, agreement_texts=16, calibration_texts=16
+)
+
+
+def _reference_path(out: Path, cfg: EmbedBenchConfig) -> Path:
+    """The fp32 baseline's vectors beside the results file (``results/<profile>/embedders.hf-fp32.<tag>.npy``), so
+    agreement is only ever measured against the same profile's baseline with the same settings."""
+    return out.with_name(f"{out.stem}.{BASELINE}.{cfg.tag}.npy")
+
+
+def measure_embedder(name: str, cfg: EmbedBenchConfig, reference_file: str) -> dict[str, Any]:
+    """Build one embedder and measure it (runs inside a worker process)."""
+
+    settings.enforce_offline()
+    settings.set_threads(cfg.num_threads)
+    spec = embedders.EMBEDDERS[name]
+    calib = data.calibration_texts(cfg.calibration_texts) if spec.needs_calibration else None
+    start = time.perf_counter()
+    emb = embedders.build_embedder(name, num_threads=cfg.num_threads, calibration_texts=calib)
+    build_seconds = time.perf_counter() - start
+
+    chunks = pipeline.split_documents(data.load_docs(limit=cfg.max_docs), cfg.chunk_size, cfg.chunk_overlap)
+    texts = [c.page_content for c in chunks]
+    sample = (texts * (cfg.throughput_texts // max(len(texts), 1) + 1))[: cfg.throughput_texts]
+
+    row: dict[str, Any] = {"embedder": name, "family": spec.family, "precision": spec.precision}
+    # retrieval quality on the labelled FAQ set + query latency
+    report, _, latencies = pipeline.faq_retrieval_eval(emb, data.load_faq(limit=cfg.n_queries))
+    row.update(report)
+    row["query_p50_ms"] = float(np.percentile(latencies, 50) * 1000)
+    row["query_p90_ms"] = float(np.percentile(latencies, 90) * 1000)
+    # agreement with the fp32 baseline on the same chunks
+    vectors = np.asarray(emb.embed_documents(sample[: cfg.agreement_texts]), dtype=np.float32)
+    ref = Path(reference_file)
+    if name == BASELINE:
+        np.save(ref, vectors, allow_pickle=False)
+    if ref.exists():
+        row.update(metrics.cosine_agreement(np.load(ref, allow_pickle=False), vectors))
+    # throughput: batch 1 (one text per call) and batch 32 (32 texts per call)
+    for batch in (1, 32):
+        batches = [sample[i : i + batch] for i in range(0, len(sample), batch)]
+        stats = timing.time_call(
+            lambda bs=batches: [emb.embed_documents(b) for b in bs], warmup=cfg.warmup, iterations=cfg.iterations
+        )
+        row[f"texts_per_s_b{batch}"] = len(sample) / stats.median
+        row[f"texts_per_s_b{batch}_p90"] = len(sample) / stats.p90
+    # index build over the corpus chunks (embedding included)
+    _, row["index_build_s"] = pipeline.build_faiss(emb, chunks)
+    row["n_chunks"] = len(chunks)
+    row["build_s"] = build_seconds
+    artifact = embedders.model_artifact_path(name, calib)
+    row["model_bytes"] = sum(f.stat().st_size for f in artifact.parent.iterdir() if f.suffix in _WEIGHT_SUFFIXES)
+    row["peak_rss_mb"] = timing.peak_rss_mb()
+    row.update(timing.environment_record(cfg.num_threads))
+    return row
+
+
+def run(
+    names: list[str] | None = None, cfg: EmbedBenchConfig = EmbedBenchConfig(), out: Path | None = None
+) -> ResultsStore:
+    """Measure each embedder not yet in the results file, each in its own process; returns the store."""
+    from tqdm.auto import tqdm
+
+
+    names = names or list(embedders.EMBEDDERS)
+    for name in names:
+        embedders.get_spec(name)  # unknown names fail here, listing the allowed ones
+    if BASELINE in names:  # the baseline goes first: the others are compared with its vectors
+        names = [BASELINE] + [n for n in names if n != BASELINE]
+    out = Path(out) if out else results_path("embedders", num_threads=cfg.num_threads)
+    store = ResultsStore(out)
+    done = set(store.latest())
+    profile = timing.profile_record(cfg.num_threads)  # on every row, measured or not
+    for name in tqdm(names, desc="embedders", unit="embedder"):
+        key = f"{name}/{cfg.tag}"
+        if key in done:
+            continue
+        reason = embedders.unavailable_reason(name)
+        if reason:
+            store.append(
+                {"key": key, "embedder": name, "status": "unavailable", "reason": reason, **profile, **asdict(cfg)}
+            )
+            continue
+        try:  # a worker that crashes (SIGILL in a native library, OOM kill) raises instead of hanging
+            row = timing.run_in_fresh_process(measure_embedder, name, cfg, str(_reference_path(out, cfg)))
+            row.update(status="ok")
+        except Exception as exc:  # recorded: one broken backend must not hide the others' numbers
+            row = {"embedder": name, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+        store.append({"key": key, **profile, **row, **asdict(cfg)})
+    return store
+
+
+def results_table(store: ResultsStore, cfg: EmbedBenchConfig | str):
+    """The rows of one settings tag (a config or its tag) as a DataFrame with speed-ups relative to fp32."""
+    df = store.to_frame()
+    if df.empty:
+        return df
+    tag = cfg if isinstance(cfg, str) else cfg.tag
+    df = df[df["key"].str.endswith(tag)].reset_index(drop=True)
+    ok = df["status"] == "ok"
+    if ok.any() and (df["embedder"] == BASELINE).any():
+        base = df.loc[df["embedder"] == BASELINE].iloc[0]
+        df["speedup_b32"] = df["texts_per_s_b32"] / base["texts_per_s_b32"]
+        df["speedup_b1"] = df["texts_per_s_b1"] / base["texts_per_s_b1"]
+        df["ndcg_rel_change"] = (df["ndcg@10"] - base["ndcg@10"]) / base["ndcg@10"]
+    return df
+
+
+def latest_table(store: ResultsStore):
+    """:func:`results_table` of the settings the file's latest row was measured with (its key after the name)."""
+    frame = store.to_frame()
+    return frame if frame.empty else results_table(store, frame["key"].iloc[-1].split("/", 1)[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results file (default results/<profile>/embedders.jsonl); resumed"
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny settings (seconds)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("names", nargs="*", help="embedders (default: all)")
+    args = parser.parse_args(argv)
+    base = SMOKE if args.smoke else EmbedBenchConfig()
+    cfg = EmbedBenchConfig(**{**asdict(base), "num_threads": args.threads})
+    store = run(args.names or None, cfg, args.out)
+    table = results_table(store, cfg)
+    cols = [c for c in ("embedder", "status", "ndcg@10", "recall@1", "texts_per_s_b32", "speedup_b32") if c in table]
+    print(table[cols].to_string(index=False))
+    print(f"results: {store.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def verdict_lines(table, max_ndcg_drop: float = 0.01, min_speedup: float = 3.0) -> list[str]:
+    """The chapter's bar in words: best int8 embedder >= 3x fp32 texts/s at batch 32 with nDCG@10 within 1 %."""
+    if table.empty or "speedup_b32" not in table:
+        return ["no baseline row: run hf-fp32 first"]
+    ok = table[table["status"] == "ok"]
+    lines = []
+    int8 = ok[ok["precision"].str.contains("int8")]
+    within = int8[int8["ndcg_rel_change"] >= -max_ndcg_drop]
+    if within.empty:
+        lines.append(f"no int8 embedder keeps nDCG@10 within {max_ndcg_drop:.0%} of fp32")
+    else:
+        best = within.sort_values("speedup_b32", ascending=False).iloc[0]
+        bar = "met" if best["speedup_b32"] >= min_speedup else "missed"
+        lines.append(
+            f"best int8 embedder within {max_ndcg_drop:.0%} nDCG: {best['embedder']}: {best['speedup_b32']:.2f}x fp32 "
+            f"texts/s at batch 32 ({bar} the {min_speedup:g}x bar), nDCG@10 {best['ndcg@10']:.4f} "
+            f"({best['ndcg_rel_change']:+.2%})"
+        )
+    fastest = ok.sort_values("speedup_b32", ascending=False).iloc[0]
+    lines.append(
+        f"fastest overall: {fastest['embedder']} ({fastest['precision']}): {fastest['speedup_b32']:.2f}x, "
+        f"nDCG@10 {fastest['ndcg_rel_change']:+.2%}"
+    )
+    for _, row in table[table["status"] != "ok"].iterrows():
+        lines.append(f"not measured: {row['embedder']}: {row['status']}: {row['reason']}")
+    return lines
+
+
+def best_embedder(table, max_ndcg_drop: float = 0.01) -> str:
+    """Fastest measured embedder (batch 32) whose nDCG@10 is within ``max_ndcg_drop`` of fp32; else the baseline."""
+    ok = table[table["status"] == "ok"] if not table.empty else table
+    if ok.empty or "ndcg_rel_change" not in ok:
+        return BASELINE
+    within = ok[ok["ndcg_rel_change"] >= -max_ndcg_drop]
+    return (
+        str(within.sort_values("texts_per_s_b32", ascending=False).iloc[0]["embedder"])
+        if not within.empty
+        else BASELINE
+    )

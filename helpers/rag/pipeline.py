@@ -1,0 +1,123 @@
+"""Retrieval pieces shared by the RAG notebook and its benchmark: chunking, FAISS without pickle, retrieval
+evaluation on the FAQ set, and an LCEL RAG chain that cites its sources."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers import data
+from helpers.core import metrics
+
+
+def split_documents(docs: Sequence[data.Doc], chunk_size: int = 1000, chunk_overlap: int = 100) -> list[Any]:
+    """Split pages into LangChain ``Document`` chunks (RecursiveCharacterTextSplitter), keeping ``source``."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    return splitter.split_documents(data.as_langchain_documents(list(docs)))
+
+
+def build_faiss(embeddings: Any, chunks: Sequence[Any]) -> tuple[Any, float]:
+    """Index chunks in a langchain_community FAISS store; returns (store, seconds including embedding)."""
+    from langchain_community.vectorstores import FAISS
+
+    start = time.perf_counter()
+    store = FAISS.from_documents(list(chunks), embeddings)
+    return store, time.perf_counter() - start
+
+
+def save_faiss(store: Any, folder: str | Path) -> Path:
+    """Save a FAISS store as ``index.faiss`` (faiss's own format) plus ``docstore.json``: no pickle anywhere."""
+    import faiss
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    faiss.write_index(store.index, str(folder / "index.faiss"))
+    records = []
+    for position, doc_id in store.index_to_docstore_id.items():
+        doc = store.docstore.search(doc_id)
+        records.append({"position": position, "id": doc_id, "text": doc.page_content, "metadata": doc.metadata})
+    (folder / "docstore.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def load_faiss(folder: str | Path, embeddings: Any) -> Any:
+    """Load a store written by :func:`save_faiss` (JSON + faiss index: safe on untrusted files, unlike pickle)."""
+    import faiss
+    from langchain_community.docstore.in_memory import InMemoryDocstore
+    from langchain_community.vectorstores import FAISS
+    from langchain_core.documents import Document
+
+    folder = Path(folder)
+    index = faiss.read_index(str(folder / "index.faiss"))
+    records = json.loads((folder / "docstore.json").read_text(encoding="utf-8"))
+    docstore = InMemoryDocstore({r["id"]: Document(page_content=r["text"], metadata=r["metadata"]) for r in records})
+    index_to_id = {int(r["position"]): r["id"] for r in records}
+    if index.ntotal != len(index_to_id):
+        raise ValueError(f"{folder}: index holds {index.ntotal} vectors but docstore.json {len(index_to_id)} records")
+    return FAISS(embeddings, index, docstore, index_to_id)
+
+
+def faq_retrieval_eval(
+    embeddings: Any, faq: Sequence[data.QAPair], k: int = 10
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Embed every FAQ answer as a passage and every question as a query; rank answers by cosine.
+
+    Relevance is binary: each question's own answer. Returns (metrics, answer vectors, query latencies in s).
+    """
+    answers = [q.answer for q in faq]
+    doc_vecs = np.asarray(embeddings.embed_documents(answers), dtype=np.float32)
+    latencies, query_vecs = [], []
+    for qa in faq:
+        start = time.perf_counter()
+        query_vecs.append(embeddings.embed_query(qa.question))
+        latencies.append(time.perf_counter() - start)
+    q = _normalize(np.asarray(query_vecs, dtype=np.float32))
+    scores = q @ _normalize(doc_vecs).T
+    ids = [qa.id for qa in faq]
+    rankings = {qa.id: [ids[j] for j in np.argsort(-scores[i], kind="stable")[:k]] for i, qa in enumerate(faq)}
+    report = metrics.retrieval_report(rankings, {qa.id: {qa.id} for qa in faq})
+    return report, doc_vecs, np.asarray(latencies)
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def format_context(docs: Sequence[Any]) -> str:
+    """Numbered context block for the prompt: ``[1] (library/functions.rst) text``."""
+    return "\n\n".join(f"[{i}] ({d.metadata.get('source', '?')}) {d.page_content}" for i, d in enumerate(docs, 1))
+
+
+RAG_PROMPT = (
+    "Answer the question using only the context. Be brief.\n\nContext:\n{context}\n\nQuestion: {question}\nAnswer:"
+)
+
+
+def rag_chain(retriever: Any, llm: Any, template: str = RAG_PROMPT):
+    """LCEL chain: {question} -> retrieve -> prompt -> llm -> {"answer", "sources"}.
+
+    ``template`` needs ``{context}`` and ``{question}``; wrap :data:`RAG_PROMPT` in the model's chat template for
+    instruct models. The sources are the retrieved chunks' ``source`` files, so every answer cites its context.
+    """
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import PromptTemplate
+    from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
+
+    prompt = PromptTemplate.from_template(template)
+    retrieve = RunnableLambda(lambda question: retriever.invoke(question))
+    gather = RunnableParallel(docs=retrieve, question=RunnablePassthrough())
+    answer = (
+        RunnableLambda(lambda x: {"context": format_context(x["docs"]), "question": x["question"]})
+        | prompt
+        | llm
+        | StrOutputParser()
+    )
+    cite = RunnableLambda(lambda x: sorted({d.metadata.get("source", "?") for d in x["docs"]}))
+    return gather | RunnableParallel(answer=answer, sources=cite)
