@@ -97,3 +97,43 @@ def test_full_disk_during_a_build_keeps_the_previous_build(tmp_path: Path) -> No
         cache.cached_build(target, {"v": 2}, no_space)
     assert (target / "w").read_text() == "1" and cache.read_manifest(target)["v"] == 1
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == ["a"]
+
+
+def test_folder_fingerprint_follows_content_not_path_or_mtime(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        folder.mkdir()
+        (folder / "model.bin").write_bytes(b"weights")
+        (folder / "config.json").write_text("{}")
+        (folder / "notes.txt").write_text("not part of the model")
+        (folder / cache.MANIFEST_NAME).write_text("{}")
+    fingerprint = cache.folder_fingerprint(a, (".bin",), ("config.json",))
+    assert set(fingerprint) == {"model.bin", "config.json"}  # the manifest and other files are left out
+    assert cache.folder_fingerprint(b, (".bin",), ("config.json",)) == fingerprint  # another path, same bytes
+    (b / "model.bin").write_bytes(b"other weights")
+    assert cache.folder_fingerprint(b, (".bin",), ("config.json",)) != fingerprint
+
+
+def test_file_fingerprint_reuses_the_hash_only_while_size_and_mtime_hold(tmp_path: Path) -> None:
+    source = tmp_path / "model.gguf"
+    source.write_bytes(b"abc")
+    first = cache.file_fingerprint(source, None)
+    assert first["sha256"] == cache.sha256_file(source) and first["size"] == 3
+    stale = {"source": {**first, "sha256": "recorded"}}
+    assert cache.file_fingerprint(source, stale)["sha256"] == "recorded"  # unchanged file: not hashed again
+    source.write_bytes(b"abcd")
+    assert cache.file_fingerprint(source, stale)["sha256"] == cache.sha256_file(source)
+
+
+def test_library_versions_and_side_files(tmp_path: Path) -> None:
+    found = cache.library_versions("pytest", "no-such-distribution-here==1.0")
+    assert found["pytest"] == pytest.__version__ and found["no-such-distribution-here==1.0"] is None
+    source, out = tmp_path / "src", tmp_path / "out"
+    source.mkdir(), out.mkdir()
+    (source / "config.json").write_text("source")
+    (source / "tokenizer.json").write_text("source")
+    (out / "config.json").write_text("exporter")
+    cache.copy_side_files(source, out, ("config.json", "tokenizer.json", "missing.json"))
+    assert (out / "config.json").read_text() == "exporter" and (out / "tokenizer.json").read_text() == "source"
+    cache.copy_side_files(source, out, ("config.json",), replace=True)
+    assert (out / "config.json").read_text() == "source"

@@ -34,11 +34,11 @@ def test_recorded_rows_and_verdicts():
     frame = runner.frame()
     assert frame.loc[frame["variant"] == "OpenVINO int4 g64", "decode_speedup"].item() == 4.0
     assert frame.loc[frame["variant"] == "neural-speed int4", "reason"].item() == "30 layers"
-    lines = variants.verdict_lines(frame)
+    lines = variants.variant_verdicts(frame)
     assert lines == [
         "ITREX nf4: 20.0 tok/s = 1.20x torch fp32 decode (misses the 1.5x bar)",
         "OpenVINO int4 g64: 66.7 tok/s = 4.00x torch fp32 decode (meets the 3x bar)",
     ]
-    assert variants.verdict_lines(pd.DataFrame([{"variant": "x", "status": "ok", "decode_ms_per_token": 1.0}])) == [
+    assert variants.variant_verdicts(pd.DataFrame([{"variant": "x", "status": "ok", "decode_ms_per_token": 1.0}])) == [
         "no 'torch fp32' row to compare with"
     ]

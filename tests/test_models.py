@@ -86,7 +86,7 @@ def test_atomic_build_runs_once_and_rebuilds_when_the_source_changes(monkeypatch
     target = models.build_from_file("fake", source, expected, build)
     assert (target / "weights.txt").read_bytes() == b"v1"
     manifest = cache.read_manifest(target)
-    assert manifest["kind"] == "fake" and manifest["source"]["sha256"] == models.sha256_file(source)
+    assert manifest["kind"] == "fake" and manifest["source"]["sha256"] == cache.sha256_file(source)
     assert models.build_from_file("fake", source, expected, build) == target and len(calls) == 1
 
     source.write_bytes(b"v22")  # new content (new size: mtime alone may not tick between two writes): rebuilt
@@ -110,8 +110,8 @@ def test_folder_size_bytes(tmp_path):
     (tmp_path / "a").write_bytes(b"123")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b").write_bytes(b"45")
-    assert models.folder_size_bytes(tmp_path) == 5
-    assert models.folder_size_bytes(tmp_path / "a") == 3
+    assert cache.folder_size_bytes(tmp_path) == 5
+    assert cache.folder_size_bytes(tmp_path / "a") == 3
 
 
 def test_gguf_metadata_matches_the_expected_architecture(gguf_meta):
@@ -169,12 +169,12 @@ def test_embedding_folder_loads_everywhere():
 @pytest.mark.slow
 def test_causal_lm_folder_and_manifest(causal_dir):
     manifest = json.loads((causal_dir / cache.MANIFEST_NAME).read_text())
-    assert manifest["source"]["sha256"] == models.sha256_file(models.causal_lm_gguf_path())
+    assert manifest["source"]["sha256"] == cache.sha256_file(models.causal_lm_gguf_path())
     assert manifest["versions"]["transformers"] and manifest["max_position_embeddings"] == 2048
     assert "dequantized" in manifest["notes"]
     assert models.causal_lm_dir() == causal_dir  # current: no rebuild
     assert json.loads((causal_dir / cache.MANIFEST_NAME).read_text())["built_at"] == manifest["built_at"]
-    size = models.folder_size_bytes(causal_dir)
+    size = cache.folder_size_bytes(causal_dir)
     assert 500e6 < size < 600e6  # fp32 135M parameters, tied embeddings stored once
 
 

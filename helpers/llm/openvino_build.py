@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,14 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from helpers.core.cache import cached_build, read_manifest
+from helpers.core.cache import cached_build, copy_side_files, folder_fingerprint, library_versions, read_manifest
 from helpers.core.settings import cache_dir, enforce_offline
 from helpers.core.timing import run_in_fresh_process
 from helpers.llm.common import (
     _SIDE_FILES,
     CALIB_MAX_TOKENS,
     OV_BUILD_FORMAT,
-    OV_META_NAME,
     OV_XML_NAME,
     _quiet_logger,
     load_tokenizer,
@@ -30,39 +28,14 @@ from helpers.quant import woq_config as wc
 from helpers.quant.shape_checks import check_group_size
 from helpers.quant.woq_config import OvCompressionPlan, WoqConfig
 
-
-# --------------------------------------------------------------------------------------------------------------
-# 2. Today's path: OpenVINO IR + NNCF weight compression
-# --------------------------------------------------------------------------------------------------------------
-def _fingerprint(model_dir: Path) -> dict[str, Any]:
-    files = sorted(p for p in model_dir.iterdir() if p.suffix in (".safetensors", ".bin", ".json", ".xml"))
-    return {
-        "path": str(model_dir.resolve()),
-        "files": {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in files if p.name != OV_META_NAME},
-    }
+#: What an IR build depends on: the files of its source folder (by content) and these libraries.
+_IR_SOURCE_SUFFIXES = (".safetensors", ".bin", ".json", ".xml")
+_IR_LIBRARIES = ("openvino", "nncf", "optimum-intel", "transformers")
 
 
 def read_ov_meta(path: Path) -> dict[str, Any] | None:
     """The build manifest of an IR folder (what was asked, the source, the seconds), or None."""
     return read_manifest(path)
-
-
-def _copy_side_files(src: Path, dst: Path) -> None:
-    for name in _SIDE_FILES:
-        if (src / name).is_file() and not (dst / name).exists():
-            shutil.copy2(src / name, dst / name)
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for dist in ("openvino", "nncf", "optimum-intel", "transformers"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = "missing"
-    return out
 
 
 def export_openvino_llm(model_dir: str | Path, out_dir: str | Path | None = None, *, rebuild: bool = False) -> Path:
@@ -81,8 +54,8 @@ def export_openvino_llm(model_dir: str | Path, out_dir: str | Path | None = None
         "precision": "fp32",
         "stateful": True,
         "format": OV_BUILD_FORMAT,
-        "source": _fingerprint(model_dir),
-        "versions": _versions(),
+        "source": folder_fingerprint(model_dir, _IR_SOURCE_SUFFIXES),
+        "versions": library_versions(*_IR_LIBRARIES),
     }
 
     def build(tmp: Path) -> dict[str, Any]:
@@ -107,7 +80,7 @@ def _export_ir(model_dir: str, out: str) -> float:
         )
     model.save_pretrained(out)
     load_tokenizer(model_dir).save_pretrained(out)
-    _copy_side_files(Path(model_dir), Path(out))
+    copy_side_files(model_dir, out, _SIDE_FILES)
 
     convert_tokenizer_irs(out, out)
     return round(time.perf_counter() - start, 2)
@@ -227,7 +200,8 @@ def compress_openvino_llm(
     key = ov_plan_key(plan, calibration)
     base = ir_dir.name[:-5] if ir_dir.name.endswith("-fp32") else ir_dir.name
     out = Path(out_dir) if out_dir is not None else ir_dir.parent / f"{base}-{key}"
-    expected = {"kind": "nncf.compress_weights", "key": key, "format": OV_BUILD_FORMAT, "source": _fingerprint(ir_dir)}
+    source = folder_fingerprint(ir_dir, _IR_SOURCE_SUFFIXES)
+    expected = {"kind": "nncf.compress_weights", "key": key, "format": OV_BUILD_FORMAT, "source": source}
 
     def build(tmp: Path) -> dict[str, Any]:
         dataset = None
@@ -238,7 +212,7 @@ def compress_openvino_llm(
         compressed = nncf.compress_weights(model, **plan.nncf_kwargs(dataset))
         seconds = time.perf_counter() - start
         ov.save_model(compressed, tmp / OV_XML_NAME, compress_to_fp16=False)
-        _copy_side_files(ir_dir, tmp)
+        copy_side_files(ir_dir, tmp, _SIDE_FILES)
         check_stateful(tmp / OV_XML_NAME)
         return {
             "mode": plan.mode,
@@ -249,7 +223,7 @@ def compress_openvino_llm(
             "source_config": plan.source_key,
             "calibration": {"texts": len(calibration_texts or ()), "max_tokens": calib_max_tokens} if dataset else None,
             "seconds": round(seconds, 2),
-            "versions": _versions(),
+            "versions": library_versions(*_IR_LIBRARIES),
         }
 
     return cached_build(out, expected, build, rebuild=rebuild)

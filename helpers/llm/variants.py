@@ -98,7 +98,7 @@ def stream_chunks(runnable: Any, value: Any) -> list[str]:
     return [str(chunk) for chunk in runnable.stream(value)]
 
 
-def verdict_lines(rows, baseline: str = "torch fp32") -> list[str]:
+def variant_verdicts(rows, baseline: str = "torch fp32") -> list[str]:
     """The chapter's bars in words: seed nf4/int4_clip decode >= 1.5x fp32; OpenVINO int4 >= 3x torch fp32."""
     ok = rows[rows["status"] == "ok"]
     base = ok.loc[ok["variant"] == baseline, "decode_ms_per_token"]

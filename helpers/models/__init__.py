@@ -42,8 +42,6 @@ from helpers.models.common import (
     VERIFY_PROMPT,
     ModelPackageMissing,
     build_from_file,
-    folder_size_bytes,
-    sha256_file,
 )
 from helpers.models.embedding import (
     embedding_model_dir,
@@ -93,7 +91,6 @@ __all__ = [
     "check_tokenizer_round_trip",
     "embedding_model_dir",
     "embedding_source_dir",
-    "folder_size_bytes",
     "generate_chat",
     "gguf_llama_state_dict",
     "llama_config_from_gguf",
@@ -104,7 +101,6 @@ __all__ = [
     "permute_qk",
     "provision_all",
     "read_gguf_metadata",
-    "sha256_file",
     "tokenizer_from_gguf",
     "unpermute_qk",
     "verify_causal_lm",

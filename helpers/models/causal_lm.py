@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpers.core.cache import library_versions
 from helpers.core.settings import enforce_offline
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
@@ -15,8 +16,6 @@ from helpers.models.common import (
     CAUSAL_LM_DIR_NAME,
     CAUSAL_LM_DIST,
     VERIFY_PROMPT,
-    _dist_version,
-    _library_versions,
     build_from_file,
 )
 from helpers.models.gguf import (
@@ -68,8 +67,8 @@ def _build_causal_lm(gguf_path: Path, out: Path) -> dict[str, Any]:
 def _causal_lm_expected() -> dict[str, Any]:
     return {
         "format": BUILD_FORMAT,
-        "package": f"{CAUSAL_LM_DIST.split('==')[0]}=={_dist_version(CAUSAL_LM_DIST)}",
-        "versions": _library_versions("gguf", "transformers", "tokenizers"),
+        "package": f"{CAUSAL_LM_DIST.split('==')[0]}=={library_versions(CAUSAL_LM_DIST)[CAUSAL_LM_DIST]}",
+        "versions": library_versions("gguf", "transformers", "tokenizers"),
     }
 
 

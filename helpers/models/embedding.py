@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpers.core.cache import library_versions
 from helpers.core.settings import enforce_offline
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
@@ -19,7 +20,6 @@ from helpers.models.common import (
     EMBEDDING_DIST,
     EMBEDDING_PACKAGE,
     ModelPackageMissing,
-    _dist_version,
     _package_dir,
     build_from_file,
 )
@@ -81,7 +81,7 @@ def embedding_model_dir(rebuild: bool = False) -> Path:
     source_dir = embedding_source_dir()
     expected = {
         "format": BUILD_FORMAT,
-        "package": f"{EMBEDDING_DIST.split('==')[0]}=={_dist_version(EMBEDDING_DIST)}",
+        "package": f"{EMBEDDING_DIST.split('==')[0]}=={library_versions(EMBEDDING_DIST)[EMBEDDING_DIST]}",
     }
     return build_from_file(
         EMBEDDING_DIR_NAME,

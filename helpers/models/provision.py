@@ -11,8 +11,9 @@ from helpers.core.settings import enforce_offline
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     pass
+from helpers.core.cache import folder_size_bytes
 from helpers.models.causal_lm import causal_lm_dir, verify_causal_lm
-from helpers.models.common import ModelPackageMissing, folder_size_bytes
+from helpers.models.common import ModelPackageMissing
 from helpers.models.embedding import embedding_model_dir, verify_embedding
 
 

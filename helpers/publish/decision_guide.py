@@ -64,7 +64,7 @@ def _measured(profile: str) -> list[str]:
     emb = results_files("embedders").get(profile)
     if emb is not None:
         table = benchmark.latest_table(ResultsStore(emb))
-        lines += [f"- embedders: {line}" for line in benchmark.verdict_lines(table)]
+        lines += [f"- embedders: {line}" for line in benchmark.embedder_verdicts(table)]
     return lines
 
 

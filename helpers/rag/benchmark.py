@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from helpers import data
-from helpers.core import metrics, settings, timing
+from helpers.core import metrics, runner, settings, timing
 from helpers.core.results import ResultsStore
 from helpers.core.settings import results_path
 from helpers.rag import embedders, pipeline
@@ -108,13 +108,27 @@ def measure_embedder(name: str, cfg: EmbedBenchConfig, reference_file: str) -> d
     return row
 
 
+@dataclass(frozen=True)
+class EmbedderCase:
+    """One embedder under one benchmark setting: a point of :func:`helpers.core.runner.run_sweep`."""
+
+    embedder: str
+    tag: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.embedder}/{self.tag}"
+
+    @property
+    def label(self) -> str:
+        return self.embedder
+
+
 def run(
     names: list[str] | None = None, cfg: EmbedBenchConfig = EmbedBenchConfig(), out: Path | None = None
 ) -> ResultsStore:
-    """Measure each embedder not yet in the results file, each in its own process; returns the store."""
-    from tqdm.auto import tqdm
-
-
+    """Measure each embedder not yet in the results file, each in its own process (the one resumable runner: a
+    worker that crashes, SIGILL in a native library or an OOM kill, is recorded as failed); returns the store."""
     names = names or list(embedders.EMBEDDERS)
     for name in names:
         embedders.get_spec(name)  # unknown names fail here, listing the allowed ones
@@ -122,24 +136,18 @@ def run(
         names = [BASELINE] + [n for n in names if n != BASELINE]
     out = Path(out) if out else results_path("embedders", num_threads=cfg.num_threads)
     store = ResultsStore(out)
-    done = set(store.latest())
-    profile = timing.profile_record(cfg.num_threads)  # on every row, measured or not
-    for name in tqdm(names, desc="embedders", unit="embedder"):
-        key = f"{name}/{cfg.tag}"
-        if key in done:
-            continue
-        reason = embedders.unavailable_reason(name)
-        if reason:
-            store.append(
-                {"key": key, "embedder": name, "status": "unavailable", "reason": reason, **profile, **asdict(cfg)}
-            )
-            continue
-        try:  # a worker that crashes (SIGILL in a native library, OOM kill) raises instead of hanging
-            row = timing.run_in_fresh_process(measure_embedder, name, cfg, str(_reference_path(out, cfg)))
-            row.update(status="ok")
-        except Exception as exc:  # recorded: one broken backend must not hide the others' numbers
-            row = {"embedder": name, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-        store.append({"key": key, **profile, **row, **asdict(cfg)})
+    reference = str(_reference_path(out, cfg))
+
+    def measure(case: EmbedderCase) -> dict[str, Any]:
+        return timing.run_in_fresh_process(measure_embedder, case.embedder, cfg, reference)
+
+    runner.run_sweep(
+        [EmbedderCase(name, cfg.tag) for name in names],
+        store,
+        measure,
+        unsupported_reason=lambda case: embedders.unavailable_reason(case.embedder),
+        stamp={**timing.profile_record(cfg.num_threads), **asdict(cfg)},  # on every row, measured or not
+    )
     return store
 
 
@@ -188,7 +196,7 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-def verdict_lines(table, max_ndcg_drop: float = 0.01, min_speedup: float = 3.0) -> list[str]:
+def embedder_verdicts(table, max_ndcg_drop: float = 0.01, min_speedup: float = 3.0) -> list[str]:
     """The chapter's bar in words: best int8 embedder >= 3x fp32 texts/s at batch 32 with nDCG@10 within 1 %."""
     if table.empty or "speedup_b32" not in table:
         return ["no baseline row: run hf-fp32 first"]

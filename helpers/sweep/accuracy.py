@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from helpers import data, llm
-from helpers.core.cache import cached_build
+from helpers.core.cache import cached_build, folder_fingerprint
 from helpers.core.intervals import Interval, bootstrap_ci
 from helpers.core.metrics import topk_kl_divergence
 from helpers.core.settings import cache_dir, set_threads
@@ -125,15 +125,10 @@ def windows_fingerprint(windows: Sequence[EvalWindow]) -> str:
 
 def model_fingerprint(model_dir: str | Path) -> dict[str, str]:
     """sha256 (16 hex) of the weight and config files of a model folder: content, not path or mtime."""
-    folder = Path(model_dir)
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") or p.name == "config.json")
-    if not any(p.suffix in (".safetensors", ".bin") for p in files):
+    found = folder_fingerprint(model_dir, (".safetensors", ".bin"), ("config.json",))
+    if not any(name.endswith((".safetensors", ".bin")) for name in found):
         raise FileNotFoundError(f"{model_dir} holds no .safetensors or .bin weights")
-    out = {}
-    for path in files:
-        with path.open("rb") as fh:
-            out[path.name] = hashlib.file_digest(fh, "sha256").hexdigest()[:16]
-    return out
+    return found
 
 
 def as_logits_fn(model_or_fn: Any) -> LogitsFn:

@@ -14,6 +14,7 @@ from typing import Any
 
 from helpers import data, device, llm, models
 from helpers.core import genai_timing, settings, timing
+from helpers.core.cache import folder_size_bytes
 from helpers.core.timing import run_in_fresh_process
 from helpers.llm.genai import prompt_token_ids
 from helpers.quant import woq_config as wc
@@ -191,7 +192,7 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         facts = {
             "quantize_s": 0.0,
             "load_s": time.perf_counter() - start,
-            "model_bytes": models.folder_size_bytes(model_dir),
+            "model_bytes": folder_size_bytes(model_dir),
             "weight_bytes": 4 * model.num_parameters(),
         }
         return model, llm.load_tokenizer(model_dir), facts
@@ -204,7 +205,7 @@ def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any,
         model, tokenizer = llm.unwrap_llm(pipe)
         # bytes = the fp32 checkpoint minus the Linear weights ITREX replaced plus their packed QBits blobs
         replaced = (info["fp32_equivalent_mb"] - info["packed_mb"]) * 2**20
-        size = int(models.folder_size_bytes(model_dir) - replaced)
+        size = int(folder_size_bytes(model_dir) - replaced)
         facts = {
             "quantize_s": info["build_seconds"],
             "model_bytes": size,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpers.core.cache import library_versions
 from helpers.core.settings import cache_dir, enforce_offline, set_threads
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ from helpers.rag.embedders.builds import (
     _cached_build,
     _check_calibration,
     _ov_embeddings,
-    _versions,
     calibration_key,
     source_model_dir,
 )
@@ -68,20 +68,22 @@ def build_artifact(name: str, calibration_texts: Sequence[str] | None = None) ->
         recipe = {
             "variant": name,
             "calibration": calibration_key(texts),
-            **_versions("torch", "intel-extension-for-pytorch"),
+            **library_versions("torch", "intel-extension-for-pytorch"),
         }
         return _cached_build(
             _artifact_dir_name(name, texts), recipe, lambda source, out: _build_ipex_int8(source, out, texts)
         )
     if name == "itrex-bge-engine":
-        recipe = {"variant": name, "onnx_file": ITREX_ONNX_FILE, **_versions("torch", "onnx")}
+        recipe = {"variant": name, "onnx_file": ITREX_ONNX_FILE, **library_versions("torch", "onnx")}
         return _cached_build(_artifact_dir_name(name), recipe, _build_itrex_onnx)
     fp32_dir = _cached_build(
-        _artifact_dir_name("ov-fp32"), {"variant": "ov-fp32", **_versions("openvino", "optimum-intel")}, _build_ov_fp32
+        _artifact_dir_name("ov-fp32"),
+        {"variant": "ov-fp32", **library_versions("openvino", "optimum-intel")},
+        _build_ov_fp32,
     )
     if name in ("ov-fp32", "ov-bf16"):
         return fp32_dir
-    versions = _versions("openvino", "optimum-intel", "nncf")
+    versions = library_versions("openvino", "optimum-intel", "nncf")
     if name == "ov-int8-wc":
         return _cached_build(
             _artifact_dir_name(name),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from helpers.core.settings import ov_config
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
+from helpers.core.cache import copy_side_files
 from helpers.models import build_from_file, embedding_model_dir
 from helpers.rag.embedders.registry import (
     BATCH_SIZE,
@@ -38,24 +38,6 @@ def source_model_dir() -> Path:
 
 #: Files copied from the source folder next to every export (config + tokenizer; no sentence-transformers files).
 _SIDE_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
-
-
-def _copy_side_files(source: Path, out: Path) -> None:
-    for file_name in _SIDE_FILES:
-        if (source / file_name).is_file():
-            shutil.copy2(source / file_name, out / file_name)
-
-
-def _versions(*dists: str) -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found: dict[str, str | None] = {}
-    for dist in dists:
-        try:
-            found[dist] = version(dist)
-        except PackageNotFoundError:
-            found[dist] = None
-    return found
 
 
 def calibration_key(texts: Sequence[str]) -> str:
@@ -145,7 +127,7 @@ def _build_ipex_int8(source: Path, out: Path, texts: list[str]) -> dict[str, Any
             traced(**example)
             traced(**example)
     torch.jit.save(traced, str(out / "pytorch_model.bin"))
-    _copy_side_files(source, out)
+    copy_side_files(source, out, _SIDE_FILES, replace=True)
     config = json.loads((out / "config.json").read_text())
     config["torchscript"] = True
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -198,7 +180,7 @@ def _build_itrex_onnx(source: Path, out: Path) -> dict[str, Any]:
     max_abs_diff = float(np.abs(got - expected).max())
     if max_abs_diff > 1e-3:
         raise EmbedderError(f"ONNX export differs from PyTorch (max abs diff {max_abs_diff:.2e} > 1e-3)")
-    _copy_side_files(source, out)
+    copy_side_files(source, out, _SIDE_FILES, replace=True)
     return {"onnx_file": ITREX_ONNX_FILE, "opset": ITREX_ONNX_OPSET, "onnxruntime_max_abs_diff": max_abs_diff}
 
 
@@ -208,7 +190,7 @@ def _build_ov_fp32(source: Path, out: Path) -> dict[str, Any]:
 
     model = OVModelForFeatureExtraction.from_pretrained(source, export=True, compile=False)
     model.save_pretrained(out)  # optimum-intel saves with compress_to_fp16=False: fp32 weights
-    _copy_side_files(source, out)
+    copy_side_files(source, out, _SIDE_FILES, replace=True)
     return {"weights": "fp32"}
 
 
@@ -219,7 +201,7 @@ def _build_ov_int8_wc(fp32_dir: Path, source: Path, out: Path) -> dict[str, Any]
     model = ov.Core().read_model(fp32_dir / "openvino_model.xml")
     compressed = nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)
     ov.save_model(compressed, out / "openvino_model.xml", compress_to_fp16=False)
-    _copy_side_files(source, out)
+    copy_side_files(source, out, _SIDE_FILES, replace=True)
     return {"mode": "INT8_ASYM"}
 
 
@@ -237,7 +219,7 @@ def _build_ov_int8_static(fp32_dir: Path, source: Path, out: Path, texts: list[s
         items.append({key: value for key, value in encoded.items() if key in input_names})
     quantized = nncf.quantize(model, nncf.Dataset(items), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(items))
     ov.save_model(quantized, out / "openvino_model.xml", compress_to_fp16=False)
-    _copy_side_files(source, out)
+    copy_side_files(source, out, _SIDE_FILES, replace=True)
     return {"calibration_texts": len(items), "model_type": "TRANSFORMER"}
 
 

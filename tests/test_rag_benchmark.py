@@ -1,0 +1,36 @@
+"""helpers.rag.benchmark.run on fakes: the baseline first, one row per embedder through the one runner, resumable,
+unavailable and crashing embedders recorded with their reasons (no model is loaded)."""
+
+from __future__ import annotations
+
+from helpers.core import timing
+from helpers.rag import benchmark, embedders
+
+
+def test_run_measures_each_embedder_once_and_records_what_cannot_run(tmp_path, monkeypatch):
+    calls: list[str] = []
+
+    def fake_worker(fn, name, cfg, reference):
+        calls.append(name)
+        if name == "ov-int8-static":
+            raise RuntimeError("worker died")
+        return {"embedder": name, "texts_per_s_b32": 10.0}
+
+    monkeypatch.setattr(timing, "run_in_fresh_process", fake_worker)
+    monkeypatch.setattr(embedders, "unavailable_reason", lambda name: "no avx512f" if name == "ov-bf16" else None)
+    out = tmp_path / "embedders.jsonl"
+    names = ["ov-fp32", "ov-bf16", "ov-int8-static", benchmark.BASELINE]
+    store = benchmark.run(names, benchmark.SMOKE, out)
+    assert calls == [benchmark.BASELINE, "ov-fp32", "ov-int8-static"]  # baseline first; ov-bf16 never started
+    rows = {row["embedder"]: row for row in store.latest().values()}
+    assert {name: rows[name]["status"] for name in names} == {
+        "ov-fp32": "ok",
+        "ov-bf16": "unsupported",
+        "ov-int8-static": "failed",
+        benchmark.BASELINE: "ok",
+    }
+    assert rows["ov-bf16"]["reason"] == "no avx512f" and "worker died" in rows["ov-int8-static"]["reason"]
+    assert all(row["key"] == f"{row['embedder']}/{benchmark.SMOKE.tag}" for row in rows.values())
+    assert all("isa_class" in row and row["iterations"] == benchmark.SMOKE.iterations for row in rows.values())
+    benchmark.run(names, benchmark.SMOKE, out)  # resumed: finished rows (failed ones too) are not measured again
+    assert len(calls) == 3
