@@ -1,4 +1,4 @@
-"""Loaders for the cookbook's offline data sets in ``data/`` (see ``data/DATA.md``).
+"""Notebooks 00, 01, 03, 04, 06: Loaders for the cookbook's offline data sets in ``data/`` (see ``data/DATA.md``).
 
 * ``load_docs``: Python 3.11 documentation pages, the RAG corpus.
 * ``load_faq``: question -> answer pairs from the Python FAQ, the labelled retrieval set.
@@ -147,7 +147,7 @@ def calibration_texts(n: int = 128, min_chars: int = 400, seed: int = 0, max_cha
     return random.Random(seed).sample(passages, n)
 
 
-#: The most calibration passages any caller in the repo draws (``rag_bench``: 300; LLM calibration: 2 to 32).
+#: The most calibration passages any caller in the repo draws (the embedder benchmark: 300; LLM calibration: 2 to 32).
 CALIBRATION_MAX_N = 300
 
 

@@ -1,4 +1,4 @@
-"""helpers.latency.analysis / latency_plots on a small synthetic rag_latency file (no models, no timing)."""
+"""helpers.latency.analysis / plots on a small synthetic rag_latency file (no models, no timing)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Every notebook (through models, llm and rag): ONE cached build for every model, IR and tokenizer IR, locked per
-artefact, atomic, manifest-stamped; and the one way to say what a build came from (file hashes, folder
-fingerprints, library versions, side files copied beside it).
+"""Notebooks 00, 01, 02, 03, 04, 06 (through models, llm and rag): ONE cached build for every model, IR and
+tokenizer IR, locked per artefact, atomic, manifest-stamped; and the one way to say what a build came from (file
+hashes, folder fingerprints, library versions, side files copied beside it).
 
 :func:`cached_build` returns a folder that is either absent or complete, never half written, whoever else builds
 the same artefact at the same time (two notebooks, a notebook and the sweep CLI, Ray tasks):

@@ -1,4 +1,5 @@
-"""Time OpenVINO GenAI's C++ generation loop on one IR folder, on either runtime, with one protocol.
+"""Notebooks 01, 03, 04, 06: Time OpenVINO GenAI's C++ generation loop on one IR folder, on either runtime, with one
+protocol.
 
 The same code runs in the main environment (openvino-genai 2024.2) and in the runtime-only one (``.venv-genai``,
 openvino-genai 2026.x, no torch), because it needs only the standard library and ``openvino_genai``: the main

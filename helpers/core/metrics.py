@@ -1,5 +1,6 @@
-"""Quality metrics: retrieval ranking (nDCG, recall, MRR), embedding agreement, language-model perplexity and the
-KL divergence of next-token distributions over a top-k support (``topk_kl_divergence``).
+"""Notebooks 01, 02, 03, 04, 05: Quality metrics: retrieval ranking (nDCG, recall, MRR), embedding agreement,
+language-model perplexity and the KL divergence of next-token distributions over a top-k support
+(``topk_kl_divergence``).
 
 Ranking metrics take, per query, the ranked list of retrieved ids and the set of relevant ids (binary relevance).
 They are cross-checked against scikit-learn's ``ndcg_score`` in the tests.

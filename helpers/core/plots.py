@@ -1,4 +1,5 @@
-"""Plots the cookbook shares: quality-vs-cost scatter with the Pareto front marked, and bar charts of speed-ups."""
+"""Notebooks 01, 02, 03, 04, 05: Plots the cookbook shares: quality-vs-cost scatter with the Pareto front marked, and
+bar charts of speed-ups."""
 
 from __future__ import annotations
 

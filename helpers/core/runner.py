@@ -1,8 +1,7 @@
-"""The one resumable runner for every benchmark (sweep points, RAG-latency cases): each item not yet in the results
-file is evaluated and its row appended as soon as it is done, as ``ok``, ``unsupported`` (with the reason) or
-``failed`` (with the error), so a killed run loses nothing and a re-run skips what is finished. Items need a ``key``,
-a ``label`` and to be dataclasses (their fields go into the row). Local, or one Ray task per item.
-"""
+"""Notebooks 01, 04, 06: The one resumable runner for every benchmark (sweep points, RAG-latency cases): each item not
+yet in the results file is evaluated and its row appended as soon as it is done, as ``ok``, ``unsupported`` (with
+the reason) or ``failed`` (with the error), so a killed run loses nothing and a re-run skips what is finished. Items
+need a ``key``, a ``label`` and to be dataclasses (their fields go into the row). Local, or one Ray task per item."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Paths, offline mode and thread settings shared by every notebook, benchmark and test."""
+"""Every notebook: Paths, offline mode and thread settings shared by every notebook, benchmark and test."""
 
 from __future__ import annotations
 

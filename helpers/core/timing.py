@@ -1,4 +1,5 @@
-"""Honest timing: fixed threads, warm-up, several iterations, medians and p90, peak RSS, machine load.
+"""Notebooks 00, 01, 02, 03, 04, 06: Honest timing: fixed threads, warm-up, several iterations, medians and p90, peak
+RSS, machine load.
 
 Benchmarks write results files; tests never assert on timings.
 """

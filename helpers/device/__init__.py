@@ -1,4 +1,4 @@
-"""What CPU is this, which Intel libraries are importable, and which quantization settings fit it.
+"""Every notebook: What CPU is this, which Intel libraries are importable, and which quantization settings fit it.
 
 Light at import (stdlib + psutil). ``torch``, ``openvino`` and IPEX are imported lazily inside
 :func:`detect`; a missing or broken library is recorded in the report instead of raising.

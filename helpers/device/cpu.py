@@ -1,4 +1,5 @@
-"""The CPU from ``/proc/cpuinfo``: its ISA flags, ISA class and machine profile (where its results are kept)."""
+"""Every notebook: The CPU from ``/proc/cpuinfo``: its ISA flags, ISA class and machine profile (where its results are
+kept)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Which Intel libraries are importable and what they see (torch, OpenVINO devices, IPEX), without raising."""
+"""Every notebook: Which Intel libraries are importable and what they see (torch, OpenVINO devices, IPEX), without
+raising."""
 
 from __future__ import annotations
 

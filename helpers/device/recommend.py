@@ -1,4 +1,5 @@
-"""Settings that fit a CPU (backend, compute dtype, weights, threads) with a reason each, and the printed report."""
+"""Every notebook: Settings that fit a CPU (backend, compute dtype, weights, threads) with a reason each, and the
+printed report."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Notebook 06: the latency chapter: RAG-shaped cases per runtime, their analysis and plots."""

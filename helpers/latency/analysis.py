@@ -1,9 +1,10 @@
-"""Reading RAG-shaped latency results (:mod:`helpers.latency.cases`): pooled samples, intervals, bars, breakdown.
+"""Notebook 06: Reading RAG-shaped latency results (:mod:`helpers.latency.cases`): pooled samples, intervals, bars,
+breakdown.
 
 * :func:`load`: a ``rag_latency`` results file as a frame (latest row per key; ok rows by default).
 * :func:`pooled`: both rounds of a case (runtime, weights, threads) pooled into one sample set per metric.
 * :func:`summary_table`: medians with distribution-free 95 % intervals (:func:`helpers.core.intervals.median_ci`).
-* :func:`verdicts` / :func:`verdict_lines`: the issue-14 bars, ratios with bootstrap intervals
+* :func:`verdicts` / :func:`verdict_lines`: the chapter's bars, ratios with bootstrap intervals
   (:func:`~helpers.core.intervals.ratio_ci`) judged by
   :func:`~helpers.core.intervals.bar_verdict`; a missing case is said.
 * :func:`breakdown`: decode ms/token split into model execution and everything around it, per case.

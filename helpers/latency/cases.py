@@ -1,4 +1,5 @@
-"""RAG-shaped latency: a ~1,000-token prompt (retrieved Python-docs chunks + a FAQ question), a 64-token answer.
+"""Notebook 06: RAG-shaped latency: a ~1,000-token prompt (retrieved Python-docs chunks + a FAQ question), a 64-token
+answer.
 
 Every runtime answers the same prompts (a different prompt per run, so no runtime serves a cached prefix) with a
 fixed output length, greedy, on fixed threads, each case in a fresh process, so the rows compare one thing: the

@@ -1,5 +1,5 @@
-"""Per-runtime timing loops for :mod:`helpers.latency.cases`: HF ``generate`` (torch, ITREX, optimum-intel),
-OpenVINO GenAI (both runtimes, through :mod:`helpers.core.genai_timing`) and llama.cpp.
+"""Notebook 06: Per-runtime timing loops for :mod:`helpers.latency.cases`: HF ``generate`` (torch, ITREX,
+optimum-intel), OpenVINO GenAI (both runtimes, through :mod:`helpers.core.genai_timing`) and llama.cpp.
 
 Each returns one dict per timed run: ``ttft_s``, ``tpot_s``, ``e2e_s``, ``new_tokens`` and, where the runtime lets
 us see it, ``model_s_per_token`` (median time of one decode step's model execution: the OpenVINO infer request's

@@ -1,5 +1,5 @@
-"""Shared pieces of :mod:`helpers.llm`: constants, tokenizer and prompt helpers, the transformers pipeline
-and LangChain wrapper every path uses."""
+"""Notebooks 01, 03, 04, 06: Shared pieces of :mod:`helpers.llm`: constants, tokenizer and prompt helpers, the
+transformers pipeline and LangChain wrapper every path uses."""
 
 from __future__ import annotations
 

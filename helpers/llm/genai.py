@@ -1,4 +1,5 @@
-"""OpenVINO GenAI's C++ ``LLMPipeline`` (openvino-genai 2024.2) as a LangChain LLM, and the tokenizer IRs it reads.
+"""Notebooks 01, 03, 04, 06: OpenVINO GenAI's C++ ``LLMPipeline`` (openvino-genai 2024.2) as a LangChain LLM, and the
+tokenizer IRs it reads.
 
 ``LLMPipeline`` loads a folder with a *stateful* ``openvino_model.xml`` (KV cache inside: 3 or 4 inputs) plus
 ``openvino_tokenizer.xml`` / ``openvino_detokenizer.xml`` (:func:`convert_tokenizer_irs`), then tokenizes, decodes and

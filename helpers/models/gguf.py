@@ -1,4 +1,5 @@
-"""Reading the packaged SmolLM2 GGUF: metadata, the Llama config, the dequantized state dict and the tokenizer."""
+"""Notebooks 00, 01, 02, 03, 04, 06: Reading the packaged SmolLM2 GGUF: metadata, the Llama config, the dequantized
+state dict and the tokenizer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m helpers.models``: build and verify every offline model."""
+"""Notebooks 00, 01, 02, 03, 04, 06: ``python -m helpers.models``: build and verify every offline model."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The decision guide, ``docs/decision_guide.md``: what to run on AVX2, AVX-512 VNNI, AVX-512 BF16 and AMX CPUs.
+"""`make run` and `make test` (no notebook): The decision guide, ``docs/decision_guide.md``: what to run on AVX2,
+AVX-512 VNNI, AVX-512 BF16 and AMX CPUs.
 
     python -m helpers.publish.decision_guide          # rewrite docs/decision_guide.md (a test keeps it current)
 

@@ -1,4 +1,5 @@
-"""Markdown tables of the latest results, for the README: ``python -m helpers.publish.readme``.
+"""`make run` and `make test` (no notebook): Markdown tables of the latest results, for the README: ``python -m
+helpers.publish.readme``.
 
 One block of sections per machine profile (``results/<profile>/``): the committed reference profiles, plus this
 machine's own when ``$COOKBOOK_RESULTS`` holds results elsewhere. Rows of two profiles never meet in one table or

@@ -1,4 +1,5 @@
-"""Embedder benchmark for the RAG chapter: quality, agreement with fp32, speed, size and memory per embedder.
+"""Notebook 01: Embedder benchmark for the RAG chapter: quality, agreement with fp32, speed, size and memory per
+embedder.
 
 Each embedder runs in a fresh process (clean peak RSS, and IPEX / ITREX / OpenVINO never share one process),
 one results row per embedder appended to a resumable results file.

@@ -1,5 +1,5 @@
-"""Retrieval pieces shared by the RAG notebook and its benchmark: chunking, FAISS without pickle, retrieval
-evaluation on the FAQ set, and an LCEL RAG chain that cites its sources."""
+"""Notebook 01: Retrieval pieces shared by the RAG notebook and its benchmark: chunking, FAISS without pickle,
+retrieval evaluation on the FAQ set, and an LCEL RAG chain that cites its sources."""
 
 from __future__ import annotations
 

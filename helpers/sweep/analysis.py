@@ -1,4 +1,5 @@
-"""Notebooks 04-05: reading sweep results: the tidy frame, each profile's run, Pareto fronts, the int4 class.
+"""Notebooks 04, 05: reading sweep results: the tidy frame, each profile's run, Pareto fronts, the
+int4 class.
 
 Results live in ``results/<profile>/<kind>.jsonl`` (one machine profile per file, named by
 :func:`~helpers.core.settings.results_path`); :func:`profile_runs` reads this machine's file beside the committed

@@ -1,4 +1,5 @@
-"""What one sweep point measures: quantize the offline SmolLM2 on its backend, then accuracy, size, memory, speed.
+"""Notebook 04: What one sweep point measures: quantize the offline SmolLM2 on its backend, then accuracy, size,
+memory, speed.
 
 Each point runs in a fresh process (clean peak RSS; ITREX, IPEX and OpenVINO never share a process), so a crash in
 one backend is recorded as that point's failure. Used by :mod:`helpers.sweep` (CLI, local or Ray) and notebook 04.

@@ -1,8 +1,7 @@
-"""Sweep grids: a point is (backend, weight_dtype, group_size, scheme, algorithm, compute_dtype, ratio); a grid is a
-named, ordered list of points. ``ratio`` < 1 is NNCF's mixed precision (that share of the linear weights in the 4-bit
-format, the rest in int8). Run a grid with ``python -m helpers.sweep``; points a backend cannot run become rows with
-``status="unsupported"`` and the reason, never dropped.
-"""
+"""Notebook 04: Sweep grids: a point is (backend, weight_dtype, group_size, scheme, algorithm, compute_dtype, ratio); a
+grid is a named, ordered list of points. ``ratio`` < 1 is NNCF's mixed precision (that share of the linear weights
+in the 4-bit format, the rest in int8). Run a grid with ``python -m helpers.sweep``; points a backend cannot run
+become rows with ``status="unsupported"`` and the reason, never dropped."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The llama.cpp peer: the same SmolLM2 GGUF (Q4_1) timed with llama-cpp-python on the same threads and prompt.
+"""Notebook 04: The llama.cpp peer: the same SmolLM2 GGUF (Q4_1) timed with llama-cpp-python on the same threads and
+prompt.
 
 Optional extra (``requirements-peers.txt``, built from source). When it is not installed the benchmark records a
 row saying so instead of failing.

@@ -1,5 +1,5 @@
-"""Notebook 04 and the shell: run or resume a sweep grid into its results file (one row per point, nothing lost
-on a kill):
+"""Notebook 04 (and the shell): run or resume a sweep grid into its results file (one row per point, nothing
+lost on a kill):
 
     python -m helpers.sweep --grid workshop --budget standard            # -> results/<profile>/workshop.jsonl
     python -m helpers.sweep --grid workshop --budget standard --reverse --out results/<profile>/workshop-rerun.jsonl

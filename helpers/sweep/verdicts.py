@@ -1,5 +1,5 @@
-"""Verdicts with intervals: every speed ratio and accuracy change carries its 95 % interval, and a bar whose
-interval straddles it is a *tie within noise*, not a finding.
+"""Notebook 04: Verdicts with intervals: every speed ratio and accuracy change carries its 95 % interval, and a bar
+whose interval straddles it is a *tie within noise*, not a finding.
 
 Works on sweep rows that carry the raw timing samples (``decode_ms_samples``, GenAI ``*_tpot_ms_samples``) and the
 accuracy intervals of :func:`helpers.sweep.accuracy.accuracy_row` (``ppl_change_lo``/``_hi``, ``kld_mean``, ...). Rows

@@ -1,0 +1,1 @@
+"""Notebook 00: the notebook runner behind make run and make test, and the pre-flight."""

@@ -1,4 +1,4 @@
-"""The notebook catalogue and the runner behind ``make run`` (full defaults) and the smoke tests.
+"""Notebook 00: The notebook catalogue and the runner behind ``make run`` (full defaults) and the smoke tests.
 
 Every notebook lives in ``notebooks/<name>/<name>.ipynb`` with a README beside it and a papermill
 ``parameters`` cell holding its full defaults. ``smoke`` parameters below make it run in seconds.

@@ -1,4 +1,5 @@
-"""Pre-flight for ``make run``: what will run on this CPU, what will be skipped and why, and how long it should take.
+"""`make run` (no notebook): Pre-flight for ``make run``: what will run on this CPU, what will be skipped and why, and
+how long it should take.
 
     python -m helpers.tools.preflight            # this machine (``make run`` prints it first)
     python -m helpers.tools.preflight --cpuinfo tests/fixtures/cpuinfo/skylake_i7_6700.txt  # another CPU

@@ -1,4 +1,5 @@
-"""Headless Chromium driven over the DevTools protocol (websocket-client), and a local web server for the site.
+"""`make test` (no notebook): Headless Chromium driven over the DevTools protocol (websocket-client), and a local web
+server for the site.
 
 Debian's ``chromium`` is started with the flags this machine's closed network needs (no background networking, no
 component updates, no sync) and a throw-away profile; no browser is downloaded.

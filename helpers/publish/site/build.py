@@ -1,4 +1,5 @@
-"""Build the static site from the committed (or just executed) notebooks; nothing is executed here.
+"""`make run` and `make site` (no notebook): Build the static site from the committed (or just executed) notebooks;
+nothing is executed here.
 
     python -m helpers.publish.site.build            # -> build/site/index.html   (what ``make site`` runs)
 

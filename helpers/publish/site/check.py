@@ -1,4 +1,4 @@
-"""Open the built site in headless Chromium and check that every page and image loads.
+"""`make test` (no notebook): Open the built site in headless Chromium and check that every page and image loads.
 
     python -m helpers.publish.site.check [--site build/site] [--shots DIR]
 

@@ -1,4 +1,4 @@
-"""Weight-only quantization arithmetic in plain numpy: codebooks, round-trip error, clip search, memory.
+"""Notebook 02: Weight-only quantization arithmetic in plain numpy: codebooks, round-trip error, clip search, memory.
 
 This module reproduces, without torch, what the seed stack computes when it quantizes a ``Linear`` weight:
 neural-compressor 2.4.1's RTN pass (``quant_weight`` in ``adaptor/torch_utils/weight_only.py``), which ITREX 1.3.2

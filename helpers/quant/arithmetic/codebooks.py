@@ -1,4 +1,4 @@
-"""The codes each weight dtype stands for: int8 and the two int4 grids, NF4 and the FP4 tables."""
+"""Notebook 02: The codes each weight dtype stands for: int8 and the two int4 grids, NF4 and the FP4 tables."""
 
 from __future__ import annotations
 

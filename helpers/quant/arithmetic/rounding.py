@@ -1,4 +1,5 @@
-"""Round-to-nearest quantize-dequantize per group (sym / asym, clip ratio), the mse_range search, the error."""
+"""Notebook 02: Round-to-nearest quantize-dequantize per group (sym / asym, clip ratio), the mse_range search, the
+error."""
 
 from __future__ import annotations
 

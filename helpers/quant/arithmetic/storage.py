@@ -1,4 +1,5 @@
-"""Bits per weight with scales, zero points and double quantization; the error grid; the bandwidth ceiling."""
+"""Notebook 02: Bits per weight with scales, zero points and double quantization; the error grid; the bandwidth
+ceiling."""
 
 from __future__ import annotations
 

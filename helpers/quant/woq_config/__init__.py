@@ -1,4 +1,5 @@
-"""A validated, frozen mirror of ITREX 1.3.2's ``WeightOnlyQuantConfig`` and its OpenVINO/NNCF translation.
+"""Notebooks 01, 02, 03, 04, 06: A validated, frozen mirror of ITREX 1.3.2's ``WeightOnlyQuantConfig`` and its
+OpenVINO/NNCF translation.
 
 ``WoqConfig`` has the same fields and defaults as ``intel_extension_for_transformers.transformers.
 WeightOnlyQuantConfig`` (1.3.2) as used by LangChain's ``WeightOnlyQuantPipeline.from_model_id``, which always

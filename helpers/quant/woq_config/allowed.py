@@ -1,5 +1,5 @@
-"""What each ``WeightOnlyQuantConfig`` field accepts (exactly as ITREX 1.3.2 lists it), the field notes, and
-the refusal messages that name the field, the value and the allowed values."""
+"""Notebooks 01, 02, 03, 04, 06: What each ``WeightOnlyQuantConfig`` field accepts (exactly as ITREX 1.3.2 lists it),
+the field notes, and the refusal messages that name the field, the value and the allowed values."""
 
 from __future__ import annotations
 

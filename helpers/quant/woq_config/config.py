@@ -1,5 +1,5 @@
-"""``WoqConfig``: the validated, frozen mirror of ITREX 1.3.2's ``WeightOnlyQuantConfig``, its field tables and the
-CPU flags each compute dtype needs."""
+"""Notebooks 01, 02, 03, 04, 06: ``WoqConfig``: the validated, frozen mirror of ITREX 1.3.2's
+``WeightOnlyQuantConfig``, its field tables and the CPU flags each compute dtype needs."""
 
 from __future__ import annotations
 

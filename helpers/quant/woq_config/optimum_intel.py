@@ -1,4 +1,5 @@
-"""``WoqConfig`` -> optimum-intel 1.17.2 ``OVWeightQuantizationConfig`` kwargs, where that class can express it."""
+"""Notebooks 01, 02, 03, 04, 06: ``WoqConfig`` -> optimum-intel 1.17.2 ``OVWeightQuantizationConfig`` kwargs, where
+that class can express it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Named sentence embedders for the cookbook, every one a LangChain ``Embeddings`` built offline from all-MiniLM-L6-v2.
+"""Notebook 01: Named sentence embedders for the cookbook, every one a LangChain ``Embeddings`` built offline from
+all-MiniLM-L6-v2.
 
 All of them return L2-normalized, mean-pooled 384-dim vectors, comparable with sentence-transformers (the
 ``hf-fp32`` baseline). Models come from :func:`helpers.models.embedding_model_dir`; anything exported or

@@ -1,5 +1,5 @@
-"""Building an embedder as a LangChain ``Embeddings`` (the artefact built or reused first), and where its weights
-live."""
+"""Notebook 01: Building an embedder as a LangChain ``Embeddings`` (the artefact built or reused first), and where its
+weights live."""
 
 from __future__ import annotations
 

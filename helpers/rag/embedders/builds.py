@@ -1,5 +1,5 @@
-"""The model folders behind each embedder, built once from the offline MiniLM package into the cache (IPEX static
-int8 TorchScript, the ITREX ONNX export, OpenVINO fp32 / int8 IRs), each a locked atomic cached build."""
+"""Notebook 01: The model folders behind each embedder, built once from the offline MiniLM package into the cache (IPEX
+static int8 TorchScript, the ITREX ONNX export, OpenVINO fp32 / int8 IRs), each a locked atomic cached build."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The embedders of notebook 01: what each one is, which packages and CPU features it needs, and why one cannot
-run here (checked before anything heavy is imported)."""
+"""Notebook 01: The embedders of notebook 01: what each one is, which packages and CPU features it needs, and why one
+cannot run here (checked before anything heavy is imported)."""
 
 from __future__ import annotations
 

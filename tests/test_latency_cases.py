@@ -1,4 +1,4 @@
-"""helpers.latency.cases / latency_runtimes: cases, resumable keys, fixed-length runs and the per-token breakdown."""
+"""helpers.latency.cases / runtimes: cases, resumable keys, fixed-length runs and the per-token breakdown."""
 
 from __future__ import annotations
 
