@@ -48,3 +48,9 @@ def test_the_chapter_engines_answer_help(module):
 @pytest.mark.parametrize("old", ["rag_latency", "sweep_eval", "rag_bench", "report", "notebooks", "bench", "settings"])
 def test_the_flat_module_names_are_gone(old):
     assert importlib.util.find_spec(f"helpers.{old}") is None, f"helpers.{old} moved into a chapter folder"
+
+
+def test_every_helpers_path_the_documents_name_exists():
+    named = {p for path in DOCUMENTS for p in re.findall(r"(?<![\w/.])(helpers/[\w/]+(?:\.py)?)", path.read_text())}
+    missing = sorted(p for p in named if not (REPO / p).exists())
+    assert not missing, f"documents name paths that do not exist: {missing}"
