@@ -7,14 +7,10 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from helpers.core.cache import MANIFEST_NAME
 from helpers.core.settings import enforce_offline
-
-if TYPE_CHECKING:
-    pass
-
 
 #: OpenVINO LLM compilation has crashed (SIGFPE) with ``INFERENCE_NUM_THREADS=1``; LLM loads use at least this.
 OV_MIN_THREADS = 2

@@ -29,7 +29,8 @@ from langchain_core.outputs import GenerationChunk
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
 from helpers.core.settings import enforce_offline, ov_config
-from helpers.llm import OV_XML_NAME, check_stateful, load_tokenizer
+from helpers.llm.common import OV_XML_NAME, load_tokenizer
+from helpers.llm.openvino_build import check_stateful
 from helpers.llm.tokenizer_irs import DETOKENIZER_XML, TOKENIZER_XML, convert_tokenizer_irs
 
 MODEL_XML = OV_XML_NAME  # the stateful LLM IR GenAI loads

@@ -7,14 +7,11 @@ import contextlib
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from helpers.core.settings import enforce_offline, set_threads
 from helpers.core.timing import TimingStats, machine_load, peak_rss_mb, time_call
 from helpers.llm.common import _hf_pipeline, _langchain_hf, load_tokenizer, unwrap_llm
-
-if TYPE_CHECKING:
-    pass
 
 
 # --------------------------------------------------------------------------------------------------------------

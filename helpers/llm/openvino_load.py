@@ -7,7 +7,7 @@ import contextlib
 import math
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -25,9 +25,6 @@ from helpers.llm.common import (
     load_tokenizer,
 )
 from helpers.llm.openvino_build import _plan_from, read_ov_meta
-
-if TYPE_CHECKING:
-    pass
 
 
 def _weight_subgraph(output: Any) -> list[Any] | None:

@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from helpers.core.cache import library_versions
 from helpers.core.settings import enforce_offline
-
-if TYPE_CHECKING:  # heavy imports stay inside functions
-    import torch
 from helpers.models.common import (
     BUILD_FORMAT,
     CAUSAL_LM_DIR_NAME,
@@ -26,6 +23,9 @@ from helpers.models.gguf import (
     llama_config_from_gguf,
     tokenizer_from_gguf,
 )
+
+if TYPE_CHECKING:  # heavy imports stay inside functions
+    import torch
 
 
 def _build_causal_lm(gguf_path: Path, out: Path) -> dict[str, Any]:

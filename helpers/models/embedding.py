@@ -7,13 +7,10 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from helpers.core.cache import library_versions
 from helpers.core.settings import enforce_offline
-
-if TYPE_CHECKING:  # heavy imports stay inside functions
-    pass
 from helpers.models.common import (
     BUILD_FORMAT,
     EMBEDDING_DIM,

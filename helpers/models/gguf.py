@@ -7,9 +7,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # heavy imports stay inside functions
-    import numpy as np
-    import torch
 from helpers.models.common import (
     _BLOCK_TENSORS,
     _GLOBAL_TENSORS,
@@ -21,6 +18,10 @@ from helpers.models.common import (
     ModelPackageMissing,
     _package_dir,
 )
+
+if TYPE_CHECKING:  # heavy imports stay inside functions
+    import numpy as np
+    import torch
 
 
 # --------------------------------------------------------------------------------------------------- causal LM

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from helpers.core.cache import read_manifest
+from helpers.core.cache import folder_size_bytes, read_manifest
 from helpers.core.settings import enforce_offline
-
-if TYPE_CHECKING:  # heavy imports stay inside functions
-    pass
-from helpers.core.cache import folder_size_bytes
 from helpers.models.causal_lm import causal_lm_dir, verify_causal_lm
 from helpers.models.common import ModelPackageMissing
 from helpers.models.embedding import embedding_model_dir, verify_embedding

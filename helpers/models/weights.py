@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from helpers.models.causal_lm import causal_lm_dir
+
 if TYPE_CHECKING:  # heavy imports stay inside functions
     import numpy as np
-from helpers.models.causal_lm import causal_lm_dir
 
 
 def load_causal_lm_weight(name: str) -> np.ndarray:

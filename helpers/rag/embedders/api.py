@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from helpers.core.cache import library_versions
 from helpers.core.settings import cache_dir, enforce_offline, set_threads
-
-if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
 from helpers.rag.embedders.builds import (
     _artifact_dir_name,
     _build_ipex_int8,
@@ -36,6 +33,9 @@ from helpers.rag.embedders.registry import (
     get_spec,
     unavailable_reason,
 )
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 # ------------------------------------------------------------------------------------------------- public API
 #: Weights file inside each embedder's folder (what :func:`model_artifact_path` returns).

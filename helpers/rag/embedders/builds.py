@@ -10,11 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.core.settings import ov_config
-
-if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
 from helpers.core.cache import copy_side_files
+from helpers.core.settings import ov_config
 from helpers.models import build_from_file, embedding_model_dir
 from helpers.rag.embedders.registry import (
     BATCH_SIZE,
@@ -27,6 +24,9 @@ from helpers.rag.embedders.registry import (
     EmbedderError,
     EmbedderUnavailable,
 )
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 
 # ----------------------------------------------------------------------------------------------- cached builds
