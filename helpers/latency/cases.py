@@ -131,7 +131,6 @@ def unsupported_reason(case: LatencyCase) -> str | None:
     """Why a case cannot run here (optional extra missing, runtime-only env missing), else None."""
     import importlib.util
 
-
     if case.runtime == "llama.cpp" and importlib.util.find_spec("llama_cpp") is None:
         return "llama-cpp-python is not installed (optional extra: requirements-peers.txt)"
     if case.runtime == "genai-2026":

@@ -136,7 +136,6 @@ def as_logits_fn(model_or_fn: Any) -> LogitsFn:
     calls :func:`helpers.llm.sequence_logits` (fresh context every call)."""
     import torch
 
-
     model = model_or_fn
     if hasattr(getattr(model, "pipeline", None), "model"):
         model, _ = llm.unwrap_llm(model)

@@ -155,7 +155,6 @@ def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: in
     """
     import torch
 
-
     faq = data.load_faq()
     rng = random.Random(seed)
     items = faq[: budget.choice_items]

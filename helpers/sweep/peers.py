@@ -39,7 +39,6 @@ def benchmark_llama_cpp(
     """
     from llama_cpp import Llama
 
-
     gguf = models.causal_lm_gguf_path()
     llm = Llama(
         model_path=str(gguf),

@@ -235,7 +235,6 @@ def record_wall_time(
     site's wall-times page)."""
     import datetime
 
-
     threads = int(params.get("num_threads", 2))
     ResultsStore(results_path(TIMES_KIND, num_threads=threads)).append(
         {

@@ -82,7 +82,6 @@ def extras() -> list[PlanRow]:
     """Paths that depend on what is installed, not on the CPU: the GenAI 2026 venv, the llama.cpp peer."""
     import importlib.util
 
-
     try:
         genai_timing.genai_python("2026")
         genai = PlanRow("03/06", "OpenVINO GenAI 2026 (runtime-only .venv-genai)", True, "installed by make setup")
