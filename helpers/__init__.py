@@ -3,7 +3,7 @@
 Layers, top to bottom (a folder imports only the folders below it; import-linter checks it in ``make lint``)::
 
     publish/                README block, decision guide, site                        make run / make test
-    sweep/    latency/      chapter engines: weight-only sweeps (04-05), RAG latency (06)
+    sweep/ latency/ size/   chapter engines: weight-only sweeps (04-05), RAG latency (06), what size changes
     llm/  rag/  tools/      LLM builds and LangChain models (03); embedders + RAG (01); notebook runner, pre-flight
     models/   data.py       offline models (hash-checked) and data sets
     core/                   settings, results, profiles, runner, cached builds, timing, intervals, metrics, plots

@@ -73,3 +73,15 @@ def test_perplexity_and_relative_change():
     assert metrics.relative_change(99.0, 100.0) == pytest.approx(-0.01)
     with pytest.raises(ValueError):
         metrics.perplexity_from_nll(1.0, 0)
+
+
+def test_token_f1_follows_squad():
+    assert metrics.answer_tokens("The cat, a HAT!") == ["cat", "hat"]
+    assert metrics.token_f1("the cat sat", "a cat sat down") == pytest.approx(2 * 1.0 * (2 / 3) / (1 + 2 / 3))
+    assert metrics.token_f1("Paris.", "paris") == 1.0
+    assert metrics.token_f1("", "paris") == 0.0 and metrics.token_f1("london", "paris") == 0.0
+
+
+def test_token_support_is_the_share_of_answer_words_in_the_context():
+    assert metrics.token_support("use pickle or shelve", "The pickle and shelve modules ...") == 0.5
+    assert math.isnan(metrics.token_support("the", "anything"))

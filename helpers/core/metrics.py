@@ -1,6 +1,6 @@
 """Notebooks 01, 02, 03, 04, 05: Quality metrics: retrieval ranking (nDCG, recall, MRR), embedding agreement,
-language-model perplexity and the KL divergence of next-token distributions over a top-k support
-(``topk_kl_divergence``).
+language-model perplexity, the KL divergence of next-token distributions over a top-k support
+(``topk_kl_divergence``), and answer quality (token F1 against a reference, token support in the context).
 
 Ranking metrics take, per query, the ranked list of retrieved ids and the set of relevant ids (binary relevance).
 They are cross-checked against scikit-learn's ``ndcg_score`` in the tests.
@@ -9,6 +9,8 @@ They are cross-checked against scikit-learn's ``ndcg_score`` in the tests.
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -143,3 +145,33 @@ def pareto_mask(
         if np.any(better_or_equal & strictly):
             mask[i] = False
     return mask
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def answer_tokens(text: str) -> list[str]:
+    """SQuAD's answer normalisation: lower case, punctuation and articles (a, an, the) removed, split on white space."""
+    return _ARTICLES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).split()
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """Harmonic mean of token precision and recall of an answer against a reference (SQuAD's F1, bag of tokens);
+    0 when either is empty after normalisation."""
+    ours, theirs = answer_tokens(answer), answer_tokens(reference)
+    common = sum((Counter(ours) & Counter(theirs)).values())
+    if not ours or not theirs or not common:
+        return 0.0
+    precision, recall = common / len(ours), common / len(theirs)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_support(answer: str, context: str) -> float:
+    """Share of an answer's tokens that occur in the context it was given (1: every word is from the passages;
+    low: the model wrote from elsewhere); NaN for an empty answer."""
+    ours = answer_tokens(answer)
+    if not ours:
+        return math.nan
+    seen = set(answer_tokens(context))
+    return sum(token in seen for token in ours) / len(ours)

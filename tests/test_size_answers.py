@@ -1,0 +1,76 @@
+"""helpers.size.answers on fakes (no model is loaded): questions across the FAQ, bad names refused before any build,
+one row per model, format and question, resumable, and the summary's means with intervals."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.documents import Document
+
+from helpers.size import answers
+
+
+class FakeRetriever:
+    def invoke(self, question):
+        return [Document(page_content="Use the pickle or shelve modules.", metadata={"source": "faq/library.rst"})]
+
+
+class FakeLLM:
+    def __init__(self, reply):
+        self.reply = reply
+        self.prompts = []
+
+    def invoke(self, prompt):
+        self.prompts.append(prompt)
+        return self.reply
+
+
+class FakeTokenizer:
+    def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+        return f"<user>{messages[-1]['content']}<assistant>"
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    loaded = []
+
+    def answering_llm(model, fmt, num_threads, max_new_tokens=answers.MAX_NEW_TOKENS):
+        loaded.append((model, fmt))
+        return FakeLLM("pickle or shelve" if model == "qwen2.5-coder-0.5b-instruct" else "no idea"), FakeTokenizer()
+
+    monkeypatch.setattr(answers, "faq_retriever", lambda num_threads, k=answers.TOP_K: FakeRetriever())
+    monkeypatch.setattr(answers, "answering_llm", answering_llm)
+    return loaded
+
+
+def test_questions_come_from_every_page_and_bad_counts_are_refused():
+    picked = answers.questions(24)
+    assert len({qa.id for qa in picked}) == 24 and len({qa.source for qa in picked}) > 3
+    assert picked == answers.questions(24)  # fixed seed
+    with pytest.raises(ValueError, match="questions=0 is invalid: allowed values are 1 to"):
+        answers.questions(0)
+
+
+def test_bad_names_are_refused_before_any_model_is_built(fakes, tmp_path):
+    with pytest.raises(ValueError, match="model='gpt-5' is unknown"):
+        answers.run(["gpt-5"], ["fp32"], 2, out=tmp_path / "a.jsonl")
+    with pytest.raises(ValueError, match="format='int3' is unknown: allowed values are fp32, int8, int4"):
+        answers.run(["smollm2-135m-instruct"], ["int3"], 2, out=tmp_path / "a.jsonl")
+    assert not fakes
+
+
+def test_one_row_per_case_resumable_and_summarised(fakes, tmp_path):
+    out = tmp_path / "rag_answers.jsonl"
+    names, formats = ["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"], ["fp32", "int4"]
+    store = answers.run(names, formats, 3, out=out)
+    rows = store.to_frame()
+    assert len(rows) == 12 and set(rows["status"]) == {"ok"}
+    assert fakes == [(m, f) for m in names for f in formats]  # each model and format loaded once
+    qwen = rows[rows["model"] == "qwen2.5-coder-0.5b-instruct"]
+    assert (qwen["support"] == 1.0).all() and (qwen["answer"] == "pickle or shelve").all()
+    answers.run(names, formats, 3, out=out)  # resumed: nothing answered again
+    assert len(fakes) == 4
+    table = answers.summary(answers.ResultsStore(out).to_frame())
+    assert list(table["questions"]) == [3, 3, 3, 3]
+    by = table.set_index(["model", "format"])
+    assert by.loc[("smollm2-135m-instruct", "fp32"), "support"] == 0.0
+    assert (table["token_f1_lo"] <= table["token_f1"]).all() and (table["token_f1"] <= table["token_f1_hi"]).all()
