@@ -143,7 +143,8 @@ def run(
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per model and format: questions answered, mean token F1 and mean support with 95 % bootstrap intervals over
-    questions, and how often the retrieved passages held the question's own FAQ page."""
+    questions, and how often the retrieved passages held the question's own FAQ page. (Each row's ``seconds`` is
+    progress information, not a benchmark: no warm-up, machine load not controlled; speed is notebook 06's.)"""
     ok = rows[rows["status"] == "ok"] if not rows.empty else rows
     out = []
     for (model, fmt), group in ok.groupby(["model", "format"], sort=False):
@@ -161,7 +162,6 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
                 "support_lo": support.lo,
                 "support_hi": support.hi,
                 "own_page_retrieved": float(group["retrieved_own_page"].mean()),
-                "seconds_per_answer": float(group["seconds"].median()),
             }
         )
     return pd.DataFrame(out)
