@@ -61,3 +61,16 @@ def _committed_rows():
 @pytest.mark.parametrize("row", list(_committed_rows()))
 def test_committed_model_checks_meet_the_bars(row):
     assert row["status"] == "ok" and model_checks.meets_bars(row), row
+
+
+def test_the_readme_shows_the_checks_of_a_profile_not_as_a_sweep(tmp_path):
+    from helpers.core.results import ResultsStore
+    from helpers.core.settings import results_path
+    from helpers.publish import readme
+
+    out = results_path("model_checks", profile="intel-xeon-amx-t2", root=tmp_path)
+    row = {"key": "m", "model": "m", "samples": 80, "identical_ids": 80, "top1_agreement": 0.97, "positions": 512}
+    ResultsStore(out).append({**row, "status": "ok", "profile": "intel-xeon-amx-t2", "llama_cpp_version": "0.3.36"})
+    text = "\n\n".join(readme.profile_sections("intel-xeon-amx-t2", tmp_path))
+    assert "#### Converted models vs llama.cpp (intel-xeon-amx-t2)" in text and "Weight-only sweep" not in text
+    assert "| m " in text and "| met " in text

@@ -74,3 +74,16 @@ def test_one_row_per_case_resumable_and_summarised(fakes, tmp_path):
     by = table.set_index(["model", "format"])
     assert by.loc[("smollm2-135m-instruct", "fp32"), "support"] == 0.0
     assert (table["token_f1_lo"] <= table["token_f1"]).all() and (table["token_f1"] <= table["token_f1_hi"]).all()
+
+
+def test_the_readme_shows_the_answers_of_a_profile_not_as_a_sweep(fakes, tmp_path):
+    from helpers.core.settings import results_path
+    from helpers.core.timing import profile_record
+    from helpers.publish import readme
+
+    profile = profile_record(2)["profile"]  # the rows are stamped with this machine's profile
+    out = results_path("rag_answers", profile=profile, root=tmp_path)
+    answers.run(["qwen2.5-coder-0.5b-instruct"], ["int4"], 2, out=out)
+    text = "\n\n".join(readme.profile_sections(profile, tmp_path))
+    assert f"#### Does the RAG chain answer? ({profile})" in text and "Weight-only sweep" not in text
+    assert "| qwen2.5-coder-0.5b-instruct | int4" in text

@@ -21,11 +21,13 @@ from helpers.core.results import ResultsStore
 from helpers.core.settings import repo_relative
 from helpers.latency import analysis as la
 from helpers.rag import benchmark
+from helpers.size import answers
 from helpers.sweep import analysis as sa
 from helpers.sweep import verdicts as sv
+from helpers.tools import model_checks
 
 #: Kinds that are not sweep grids (a ``<grid>-rerun`` file is a second run, shown with its grid).
-_NOT_SWEEPS = ("embedders", "peers", "rag_latency", "notebook_times")
+_NOT_SWEEPS = ("embedders", "peers", "rag_latency", "notebook_times", "rag_answers", "model_checks")
 #: Sweep columns: rows measured with the KLD evaluation, and rows written before it (committed references).
 _SWEEP_COLUMNS = [
     "label",
@@ -175,6 +177,37 @@ def latency(path: Path) -> str:
     return "\n".join(lines)
 
 
+def answer_quality(path: Path) -> str:
+    """Does the RAG chain answer: mean token F1 against the FAQ answer and support in the passages, per model and
+    weight format, with 95 % intervals over questions."""
+    rows = ResultsStore(path).to_frame()
+    check_profile(rows, path)
+    table = answers.summary(rows)
+    if table.empty:
+        return f"(no answered questions in {path.name})"
+    shown = table.round(3)
+    how = (
+        f"FAQ questions through retrieval over the FAQ pages (top {answers.TOP_K} chunks) and the model, greedy, up "
+        f"to {answers.MAX_NEW_TOKENS} new tokens — `{repo_relative(path)}`"
+    )
+    return "\n".join([how, "", shown.to_markdown(index=False)])
+
+
+def conversion_checks(path: Path) -> str:
+    """Each converted model against llama.cpp on the same GGUF: identical ids, top-1 agreement, the bars."""
+    rows = ResultsStore(path).to_frame()
+    check_profile(rows, path)
+    if rows.empty:
+        return f"(no rows in {path.name})"
+    rows = rows.assign(bars=["met" if model_checks.meets_bars(r) else "MISSED" for r in rows.to_dict("records")])
+    cols = ["model", "identical_ids", "samples", "top1_agreement", "positions", "llama_cpp_version", "bars"]
+    bars = (
+        f"bars: identical ids on every sample (>= {model_checks.MIN_SAMPLES}), "
+        f"top-1 >= {model_checks.MIN_TOP1_AGREEMENT}"
+    )
+    return "\n".join([f"{bars} — `{repo_relative(path)}`", "", rows.reindex(columns=cols).to_markdown(index=False)])
+
+
 def peer_line(path: Path) -> str:
     """The latest llama.cpp peer measurement as one sentence."""
     row = sa.latest_peer(path)
@@ -217,6 +250,10 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
             out.append(f"#### Verdicts with intervals ({_short(path[kind])})\n\n" + interval_verdicts(path[kind]))
     if "rag_latency" in path:
         out.append(f"#### RAG-shaped latency ({_short(path['rag_latency'])})\n\n" + latency(path["rag_latency"]))
+    if "rag_answers" in path:
+        out.append(f"#### Does the RAG chain answer? ({label})\n\n" + answer_quality(path["rag_answers"]))
+    if "model_checks" in path:
+        out.append(f"#### Converted models vs llama.cpp ({label})\n\n" + conversion_checks(path["model_checks"]))
     return out
 
 
