@@ -88,6 +88,7 @@ def check_model(model: str, num_threads: int = 2, positions: int = 512) -> dict[
     llama.reset()
     llama.eval(ids)
     theirs = np.array(llama.scores[: len(ids)], dtype=np.float32)
+    llama.close()  # frees the model now, not in a destructor at interpreter exit (that one fails noisily)
     with torch.inference_mode():
         ours = hf_model(torch.tensor([ids])).logits[0].float().numpy()
     row.update(
