@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make run    set up .venv, provision offline models, pre-flight, execute every notebook with its workshop defaults,
-#               then build the site (build/site/index.html)
+#               then regenerate the decision guide, the README's results block and the site (build/site/index.html)
 #   make test   set up .venv, provision offline models, then lint + unit tests + notebook smoke runs + nbval
 PYTHON ?= python3
 VENV   ?= .venv
@@ -62,6 +62,9 @@ models-check: $(STAMP)
 run: setup
 	$(PY) -m helpers.tools.preflight
 	$(PY) -m helpers.tools.notebooks run --mode full
+	@# every generated page from the results this run measured (make test checks they are current)
+	$(PY) -m helpers.publish.decision_guide
+	$(PY) -m helpers.publish.readme --readme
 	$(PY) -m helpers.publish.site.build
 
 # The static site (build/site/index.html) from the notebooks as they are: executes nothing, ~10 s.

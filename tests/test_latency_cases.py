@@ -55,4 +55,29 @@ def test_hf_runs_time_a_fixed_length_with_a_breakdown(tiny_dir: Path) -> None:
     tokenizer = llm.load_tokenizer(tiny_dir)
     runs = rt.hf_runs(model, tokenizer, ["To be or not", "Once more unto", "Friends, Romans"], 5, 1, 2)
     assert len(runs) == 2 and all(r["new_tokens"] == 5 for r in runs)
-    assert all(r["model_s_per_token"] > 0 and r["tpot_s"] >= r["model_s_per_token"] for r in runs)
+    # model time and TPOT are timed separately: on a busy machine either can come out larger, so only the identity
+    # the code guarantees is asserted
+    assert all(r["model_s_per_token"] > 0 for r in runs)
+    assert all(r["other_s_per_token"] == pytest.approx(r["tpot_s"] - r["model_s_per_token"]) for r in runs)
+
+
+def test_size_cases_name_their_model_and_the_gguf_quantization() -> None:
+    qwen = rl.cases(rounds=2, model="qwen2.5-coder-0.5b-instruct")
+    assert len({c.key for c in qwen}) == len(qwen) == 2 * sum(len(w) for w in rl.SIZE_CASES.values())
+    assert qwen[0].key == "qwen2.5-coder-0.5b-instruct/r1/torch/fp32/t2"
+    assert ("llama.cpp", "q4_k_m") in {(c.runtime, c.weights) for c in qwen}
+    assert ("llama.cpp", "q4_1") in {(c.runtime, c.weights) for c in rl.cases(model="smollm2-135m-instruct")}
+    assert all(c.model is None and c.model_name == "smollm2-135m-instruct" for c in rl.cases())
+
+
+def test_bad_model_and_bad_weights_are_refused_naming_the_allowed_values() -> None:
+    with pytest.raises(ValueError, match="model='gpt-2' is unknown: allowed values are smollm2"):
+        rl.cases(model="gpt-2")
+    with pytest.raises(ValueError, match="weights='int3' is unknown: allowed values are fp32, int8"):
+        rl.ov_weights("int3")
+
+
+def test_a_group_size_the_model_cannot_take_is_an_unsupported_row() -> None:
+    case = rl.LatencyCase("genai-2026", "int4-sym-g128-all", model="smollm2-135m-instruct")
+    reason = rl.unsupported_reason(case)
+    assert reason and "group_size=128" in reason and "576" in reason

@@ -192,7 +192,9 @@ def run_genai(
         check=False,
     )
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        lines = proc.stderr.strip().splitlines()
+        cause = [line for line in lines if "Exception from" in line or "Error:" in line or "failed" in line][-1:]
+        tail = "\n".join([*cause, *lines[-5:]] if cause and cause[0] not in lines[-5:] else lines[-5:])
         raise RuntimeError(f"GenAI {runtime} ({python}) failed with exit code {proc.returncode}: {tail}")
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "runtime_name": f"openvino-genai {runtime}"}
 

@@ -224,14 +224,15 @@ def verdict_lines(rows: pd.DataFrame) -> list[str]:
     return [v.line for v in verdicts(rows)]
 
 
-def profile_runs(mine: str | Path, root: str | Path | None = None) -> list[ProfileRun]:
-    """This machine's file first, then every committed profile folder's ``rag_latency.jsonl`` (``root`` default: the
-    committed results), each listed once; a profile without the file gets an empty ``rows`` frame."""
+def profile_runs(mine: str | Path, root: str | Path | None = None, kind: str = KIND) -> list[ProfileRun]:
+    """This machine's file first, then every committed profile folder's ``<kind>.jsonl`` (``rag_latency``, or
+    ``size_latency`` for the size table; ``root`` default: the committed results), each listed once; a profile
+    without the file gets an empty ``rows`` frame."""
     mine = Path(mine)
     runs = [ProfileRun(mine.parent.name, mine, True, load(mine, only_ok=False))]
     base = Path(root) if root is not None else COMMITTED_RESULTS
     for folder in sorted(p for p in base.glob("*/") if p.is_dir() and device.is_profile(p.name)):
-        path = folder / f"{KIND}.jsonl"
+        path = folder / f"{kind}.jsonl"
         if path.resolve() != mine.resolve():
             runs.append(ProfileRun(folder.name, path, False, load(path, only_ok=False)))
     return runs

@@ -9,8 +9,9 @@ token timestamps (a streamer), and **where the time of a decode step goes** (:fu
 
 Cases (:data:`CASES`): torch fp32 (baseline), the seed path (ITREX QBits through ``WeightOnlyQuantPipeline``),
 OpenVINO through optimum-intel + HF ``generate``, OpenVINO GenAI 2024.2 (main env) and 2026 (``.venv-genai``),
-and llama.cpp on the packaged Q4_1 GGUF. ``python -m helpers.latency`` runs them all (resumable) into
-``results/<profile>/rag_latency.jsonl``.
+and llama.cpp on the model's own GGUF. Every case names its model (SmolLM2-135M by default; :data:`SIZE_CASES` are
+the cases of the size table, run per model with ``--model``). ``python -m helpers.latency`` runs them (resumable)
+into ``results/<profile>/rag_latency.jsonl``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import argparse
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,10 @@ from helpers import data, llm, models
 from helpers.core import genai_timing, runner, timing
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_path, set_threads
+from helpers.latency import floor
 from helpers.latency import runtimes as rt
-from helpers.quant.woq_config import WoqConfig
+from helpers.quant import woq_config as wc
+from helpers.quant.shape_checks import group_size_problem, linear_in_features
 
 PROMPT_TOKENS = 1000
 NEW_TOKENS = 64
@@ -37,16 +40,23 @@ QUESTION_SYSTEM = "Answer the question from the context in one or two sentences.
 
 @dataclass(frozen=True)
 class LatencyCase:
-    """One runtime + weights + thread count + round (a second round runs the cases in reverse order)."""
+    """One model + runtime + weights + thread count + round (a second round runs the cases in reverse order)."""
 
     runtime: str
     weights: str
     num_threads: int = 2
     round: int = 1
+    model: str | None = None  # None: the runtime comparison on the default model; a name: a size-table case
 
     @property
     def key(self) -> str:
-        return f"r{self.round}/{self.runtime}/{self.weights}/t{self.num_threads}"
+        prefix = "" if self.model is None else f"{self.model}/"
+        return f"{prefix}r{self.round}/{self.runtime}/{self.weights}/t{self.num_threads}"
+
+    @property
+    def model_name(self) -> str:
+        """The registry name of the model this case runs."""
+        return self.model or models.DEFAULT_CAUSAL_LM
 
     @property
     def label(self) -> str:
@@ -62,22 +72,48 @@ CASES: dict[str, tuple[str, ...]] = {
     "genai-2026": ("int8", "int4-sym-g64", "int8@bf16"),  # @bf16: OpenVINO's default precision on BF16 CPUs
     "llama.cpp": ("q4_1",),
 }
+#: The cases of the size table (one model at a time, ``--model``): the same runtimes, GenAI 2026 also on NNCF's int4
+#: g128 with embeddings and lm_head in int4 too ("-all": the fewest bytes per decode step) and on the GGUF file
+#: itself (its direct-GGUF reader), llama.cpp on the model's GGUF (its quantization, e.g. q4_k_m).
+SIZE_CASES: dict[str, tuple[str, ...]] = {
+    "torch": ("fp32",),
+    "itrex": ("int4_clip-g32",),
+    "optimum-intel": ("int4-sym-g64",),
+    "genai-2026": ("int8", "int4-sym-g64", "int4-sym-g128-all", "gguf"),
+    "llama.cpp": ("gguf",),
+}
+#: NNCF plans of the OpenVINO weights names (``@<hint>`` after a name picks the inference precision, not the weights)
+OV_PLANS = {
+    "int8": wc.WoqConfig(weight_dtype="int8", group_size=-1),
+    "int4-sym-g64": wc.WoqConfig(weight_dtype="int4_clip", group_size=64),
+    "int4-sym-g128-all": wc.to_openvino(wc.WoqConfig(weight_dtype="int4_clip", group_size=128), all_layers=True),
+}
 
 
-def cases(threads: tuple[int, ...] = (2,), rounds: int = 2) -> list[LatencyCase]:
-    """Every case per thread count; round 2 runs in the reverse order (drift hits both ends alike)."""
-    one = [LatencyCase(r, w, t) for t in threads for r, ws in CASES.items() for w in ws]
+def cases(threads: tuple[int, ...] = (2,), rounds: int = 2, model: str | None = None) -> list[LatencyCase]:
+    """Every case per thread count: :data:`CASES` on the default model (``model=None``), or the size table's
+    :data:`SIZE_CASES` on ``model`` (llama.cpp's ``gguf`` named by the file's quantization, e.g. ``q4_k_m``);
+    round 2 runs in the reverse order (drift hits both ends alike)."""
+    spec = models.get_causal_lm(model or models.DEFAULT_CAUSAL_LM)  # a bad name fails here, naming the allowed ones
+    table = CASES if model is None else SIZE_CASES
+    gguf_label = spec.quantization.lower()
+    one = [
+        LatencyCase(r, gguf_label if (r, w) == ("llama.cpp", "gguf") else w, t, model=model and spec.name)
+        for t in threads
+        for r, ws in table.items()
+        for w in ws
+    ]
     out = list(one)
     for rnd in range(2, rounds + 1):
         order = one[::-1] if rnd % 2 == 0 else one
-        out += [LatencyCase(c.runtime, c.weights, c.num_threads, rnd) for c in order]
+        out += [LatencyCase(c.runtime, c.weights, c.num_threads, rnd, c.model) for c in order]
     return out
 
 
-def rag_prompts(n: int, target_tokens: int = PROMPT_TOKENS) -> list[str]:
-    """``n`` distinct chat prompts of ~``target_tokens`` tokens: held-out Python-docs text as context + a question."""
-
-    tokenizer = llm.load_tokenizer(models.causal_lm_dir())
+def rag_prompts(n: int, target_tokens: int = PROMPT_TOKENS, model: str | None = None) -> list[str]:
+    """``n`` distinct chat prompts of ~``target_tokens`` tokens of ``model``'s tokenizer and chat template: held-out
+    Python-docs text as context + a question."""
+    tokenizer = llm.load_tokenizer(models.causal_lm_dir(model=model or models.DEFAULT_CAUSAL_LM))
     docs = data.heldout_docs()
     faq = data.load_faq()
     prompts = []
@@ -87,16 +123,15 @@ def rag_prompts(n: int, target_tokens: int = PROMPT_TOKENS) -> list[str]:
     return prompts
 
 
-def _ov_weights(weights: str) -> Path:
-
-    ir = llm.export_openvino_llm(models.causal_lm_dir())
-    if weights == "fp32":
+def ov_weights(weights: str, model: str | None = None) -> Path:
+    """The IR folder of an OpenVINO weights name of :data:`OV_PLANS` (exported and compressed once, cached)."""
+    ir = llm.export_openvino_llm(models.causal_lm_dir(model=model or models.DEFAULT_CAUSAL_LM))
+    name = weights.split("@")[0]
+    if name == "fp32":
         return ir
-    plans = {
-        "int8": WoqConfig(weight_dtype="int8", group_size=-1),
-        "int4-sym-g64": WoqConfig(weight_dtype="int4_clip", group_size=64),
-    }
-    return llm.compress_openvino_llm(plans[weights.split("@")[0]], ir)
+    if name not in OV_PLANS:
+        raise ValueError(f"weights={weights!r} is unknown: allowed values are fp32, {', '.join(OV_PLANS)}")
+    return llm.compress_openvino_llm(OV_PLANS[name], ir)
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -117,14 +152,29 @@ def measure_case(case: LatencyCase, prompts: list[str], warmup: int, iterations:
     enforce_offline()
     set_threads(case.num_threads)
     environment = timing.environment_record(case.num_threads)  # machine load sampled before, not after, the runs
-    if case.runtime.startswith("genai-"):
-        runs = rt.genai_runs(_ov_weights(case.weights), prompts, case, NEW_TOKENS, warmup, iterations)
+    if case.runtime.startswith("genai-") and case.weights == "gguf":
+        ir = ov_weights("fp32", case.model)  # its tokenizer IRs give every runtime the same prompt ids
+        gguf = models.causal_lm_gguf_path(case.model_name)
+        runs = rt.genai_runs(ir, prompts, case, NEW_TOKENS, warmup, iterations, gguf)
+    elif case.runtime.startswith("genai-"):
+        runs = rt.genai_runs(ov_weights(case.weights, case.model), prompts, case, NEW_TOKENS, warmup, iterations)
     elif case.runtime == "llama.cpp":
-        runs = rt.llama_cpp_runs(models.causal_lm_gguf_path(), prompts, case, NEW_TOKENS, warmup, iterations)
+        gguf = models.causal_lm_gguf_path(case.model_name)
+        runs = rt.llama_cpp_runs(gguf, prompts, case, NEW_TOKENS, warmup, iterations)
     else:
-        model, tokenizer = rt.load_hf_style(case, _ov_weights)
+        model, tokenizer = rt.load_hf_style(case, ov_weights)
         runs = rt.hf_runs(model, tokenizer, prompts, NEW_TOKENS, warmup, iterations)
-    return {**summarize(runs), **environment, "peak_rss_mb": timing.peak_rss_mb()}
+    step = floor.decode_step_bytes(case, _weights_path(case), PROMPT_TOKENS + NEW_TOKENS // 2)
+    return {**summarize(runs), **environment, "peak_rss_mb": timing.peak_rss_mb(), "decode_step_bytes": step}
+
+
+def _weights_path(case: LatencyCase) -> Path | None:
+    """The file or IR folder a case's weights are read from (None for torch and ITREX: the fp32 HF folder)."""
+    if case.runtime == "llama.cpp" or case.weights == "gguf":
+        return models.causal_lm_gguf_path(case.model_name)
+    if case.runtime in ("torch", "itrex"):
+        return None
+    return ov_weights(case.weights, case.model)
 
 
 def unsupported_reason(case: LatencyCase) -> str | None:
@@ -138,19 +188,28 @@ def unsupported_reason(case: LatencyCase) -> str | None:
             genai_timing.genai_python("2026")
         except FileNotFoundError as err:
             return str(err)
+    plan = OV_PLANS.get(case.weights.split("@")[0])
+    group = getattr(plan, "group_size", None)
+    if case.runtime != "itrex" and group not in (None, -1):  # e.g. g128 on SmolLM2's 576 input channels
+        model_dir = models.causal_lm_dir(model=case.model_name)
+        return group_size_problem(group, linear_in_features(model_dir), "openvino")
     return None
 
 
-@dataclass(frozen=True)
+@dataclass
 class CaseEvaluator:
-    """The sweep runner's evaluator: one case in a fresh process."""
+    """The sweep runner's evaluator: one case in a fresh process, on its model's prompts (made once per model)."""
 
-    prompts: tuple[str, ...]
+    n_prompts: int
+    prompt_tokens: int = PROMPT_TOKENS
     warmup: int = 1
     iterations: int = 5
+    prompts: dict[str, list[str]] = field(default_factory=dict)
 
     def __call__(self, case: LatencyCase) -> dict[str, Any]:
-        return timing.run_in_fresh_process(measure_case, case, list(self.prompts), self.warmup, self.iterations)
+        if case.model not in self.prompts:
+            self.prompts[case.model] = rag_prompts(self.n_prompts, self.prompt_tokens, case.model)
+        return timing.run_in_fresh_process(measure_case, case, self.prompts[case.model], self.warmup, self.iterations)
 
 
 def run(
@@ -161,18 +220,27 @@ def run(
     warmup: int = 1,
     iterations: int = 5,
     prompt_tokens: int = PROMPT_TOKENS,
+    model: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every case into the profile's ``rag_latency`` results file; returns the rows written now."""
+    """Run (or resume) the runtime comparison (``model=None``) into the profile's ``rag_latency`` results, or the
+    size-table cases of ``model`` into its ``size_latency`` results; returns the rows written now. The memory
+    bandwidth is measured before and after, in the same sitting (:mod:`helpers.latency.floor`)."""
     if warmup < 0 or iterations < 1:
         raise ValueError(f"warmup={warmup!r}, iterations={iterations!r}: allowed are warmup >= 0, iterations >= 1")
-    out = Path(out) if out is not None else results_path("rag_latency", num_threads=max(threads))
-    prompts = tuple(rag_prompts(warmup + iterations, prompt_tokens))
+    todo = cases(threads, rounds, model)  # a bad model name fails here, before anything is built
+    kind = "rag_latency" if model is None else "size_latency"
+    out = Path(out) if out is not None else results_path(kind, num_threads=max(threads))
     store = ResultsStore(out)
-    evaluator = CaseEvaluator(prompts, warmup, iterations)
-    print(f"RAG-shaped latency: {len(cases(threads, rounds))} cases -> {out}")
+    evaluator = CaseEvaluator(warmup + iterations, prompt_tokens, warmup, iterations)
+    print(f"RAG-shaped latency: {len(todo)} cases of {model or models.DEFAULT_CAUSAL_LM} -> {out}")
     stamp = timing.profile_record(max(threads))  # unsupported rows name their profile too
-    todo = cases(threads, rounds)
-    return runner.run_sweep(todo, store, evaluator, unsupported_reason=unsupported_reason, stamp=stamp)
+    if not runner.points_to_run(todo, store):
+        return []
+    sitting = f"{kind}/{model or models.DEFAULT_CAUSAL_LM}"
+    floor.measure_bandwidth(max(threads), f"{sitting}/before", out.with_name("bandwidth.jsonl"))  # same sitting
+    rows = runner.run_sweep(todo, store, evaluator, unsupported_reason=unsupported_reason, stamp=stamp)
+    floor.measure_bandwidth(max(threads), f"{sitting}/after", out.with_name("bandwidth.jsonl"))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,10 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--prompt-tokens", type=int, default=PROMPT_TOKENS)
+    parser.add_argument("--model", default=None, choices=list(models.CAUSAL_LMS),
+                        help="run the size table's cases on this model (-> size_latency.jsonl)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     run(args.out, threads=tuple(args.threads), rounds=args.rounds, iterations=args.iterations,
-        prompt_tokens=args.prompt_tokens)
+        prompt_tokens=args.prompt_tokens, model=args.model)
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 

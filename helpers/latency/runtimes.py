@@ -33,9 +33,9 @@ def _run_row(start: float, stamps: list[float], end: float, model_steps: list[fl
     return row
 
 
-def load_hf_style(case: Any, ov_weights: Callable[[str], Path]) -> tuple[Any, Any]:
+def load_hf_style(case: Any, ov_weights: Callable[[str, str], Path]) -> tuple[Any, Any]:
     """``(model, tokenizer)`` of a torch / ITREX / optimum-intel case (fixed threads already set by the caller)."""
-    model_dir = models.causal_lm_dir()
+    model_dir = models.causal_lm_dir(model=case.model_name)
     if case.runtime == "torch":
         import torch
         from transformers import AutoModelForCausalLM
@@ -50,7 +50,7 @@ def load_hf_style(case: Any, ov_weights: Callable[[str], Path]) -> tuple[Any, An
         )
         return llm.unwrap_llm(pipe)
     if case.runtime == "optimum-intel":
-        return llm.load_openvino_llm(ov_weights(case.weights), case.num_threads)
+        return llm.load_openvino_llm(ov_weights(case.weights, case.model), case.num_threads)
     raise ValueError(f"runtime={case.runtime!r} is not an HF-generate runtime: allowed torch, itrex, optimum-intel")
 
 
@@ -113,12 +113,15 @@ def hf_runs(
     return runs
 
 
-def genai_runs(ir: Path, prompts: list[str], case: Any, new_tokens: int, warmup: int, iterations: int) -> list[dict]:
-    """The same prompts through OpenVINO GenAI (``genai-2024.2`` or ``genai-2026``; ``@bf16`` picks the hint)."""
+def genai_runs(
+    ir: Path, prompts: list[str], case: Any, new_tokens: int, warmup: int, iterations: int, gguf: Path | None = None
+) -> list[dict]:
+    """The same prompts through OpenVINO GenAI (``genai-2024.2`` or ``genai-2026``; ``@bf16`` picks the hint), on the
+    IR folder ``ir`` or, given ``gguf``, on that GGUF file read directly (the IR's tokenizer still makes the ids)."""
     runtime = case.runtime.removeprefix("genai-")
     hint = case.weights.split("@")[1] if "@" in case.weights else "f32"
     result = genai_timing.run_genai(
-        ir,
+        gguf or ir,
         prompts,
         runtime=runtime,
         new_tokens=new_tokens,

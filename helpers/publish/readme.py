@@ -20,14 +20,19 @@ from helpers.core.profiles import check_profile
 from helpers.core.results import ResultsStore
 from helpers.core.settings import repo_relative
 from helpers.latency import analysis as la
+from helpers.latency import sizes
 from helpers.rag import benchmark
 from helpers.size import answers
 from helpers.sweep import analysis as sa
+from helpers.sweep import transfer
 from helpers.sweep import verdicts as sv
 from helpers.tools import model_checks
 
 #: Kinds that are not sweep grids (a ``<grid>-rerun`` file is a second run, shown with its grid).
-_NOT_SWEEPS = ("embedders", "peers", "rag_latency", "notebook_times", "rag_answers", "model_checks")
+_NOT_SWEEPS = (
+    "embedders", "peers", "rag_latency", "notebook_times", "rag_answers", "model_checks", "size_latency", "bandwidth",
+    "transfer",
+)
 #: Sweep columns: rows measured with the KLD evaluation, and rows written before it (committed references).
 _SWEEP_COLUMNS = [
     "label",
@@ -177,6 +182,24 @@ def latency(path: Path) -> str:
     return "\n".join(lines)
 
 
+def size_latency(path: Path) -> str:
+    """What changes with size: per model and case, decode ms/token and TTFT with intervals, the bytes a step reads,
+    the memory floor and the share of it reached, the ratio to llama.cpp; then the bars on the largest model."""
+    rows = la.load(path, only_ok=False)
+    ok = rows[rows["status"] == "ok"] if not rows.empty else rows
+    if ok.empty:
+        return f"(no measured cases in {path.name})"
+    table = sizes.size_table(ok, sizes.bandwidth(path.with_name("bandwidth.jsonl")))
+    cols = ["model", "runtime", "weights", "n_runs", "tpot_ms", "tpot_ms_lo", "tpot_ms_hi", "ttft_s", "step_mb",
+            "floor_ms", "share_of_floor", "vs_llama", "vs_llama_lo", "vs_llama_hi"]
+    head = (
+        f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`; memory floor = bytes a decode step reads / "
+        "triad bandwidth measured in the same sitting; vs_llama > 1: faster decode than llama.cpp on the same GGUF"
+    )
+    lines = [head, "", table.reindex(columns=cols).round(3).to_markdown(index=False), ""]
+    return "\n".join(lines + [f"- {line}" for line in sizes.size_verdicts(table)])
+
+
 def answer_quality(path: Path) -> str:
     """Does the RAG chain answer: mean token F1 against the FAQ answer and support in the passages, per model and
     weight format, with 95 % intervals over questions."""
@@ -191,6 +214,22 @@ def answer_quality(path: Path) -> str:
         f"to {answers.MAX_NEW_TOKENS} new tokens — `{repo_relative(path)}`"
     )
     return "\n".join([how, "", shown.to_markdown(index=False)])
+
+
+def accuracy_transfer(path: Path) -> str:
+    """Does accuracy transfer across sizes: full-vocabulary KLD beside the top-64 one, top-1, perplexity change,
+    with intervals, and the +10 % perplexity bar, per model and format."""
+    rows = ResultsStore(path).to_frame()
+    check_profile(rows, path)
+    table = transfer.summary(rows)
+    if table.empty:
+        return f"(no scored formats in {path.name})"
+    how = (
+        "Each model against its own fp32 (its GGUF dequantized), 2 x 8 held-out windows of 512 tokens; KLD over the "
+        f"full vocabulary and over the fp32 top-{transfer.TOP_K} (+ a rest bucket, the sweeps' estimator); bar: "
+        f"perplexity at most +{transfer.PPL_BAR:.0%} — `{repo_relative(path)}`"
+    )
+    return "\n".join([how, "", table.round(4).to_markdown(index=False)])
 
 
 def conversion_checks(path: Path) -> str:
@@ -250,8 +289,13 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
             out.append(f"#### Verdicts with intervals ({_short(path[kind])})\n\n" + interval_verdicts(path[kind]))
     if "rag_latency" in path:
         out.append(f"#### RAG-shaped latency ({_short(path['rag_latency'])})\n\n" + latency(path["rag_latency"]))
+    if "size_latency" in path:
+        section = size_latency(path["size_latency"])
+        out.append(f"#### What changes with size ({_short(path['size_latency'])})\n\n" + section)
     if "rag_answers" in path:
         out.append(f"#### Does the RAG chain answer? ({label})\n\n" + answer_quality(path["rag_answers"]))
+    if "transfer" in path:
+        out.append(f"#### Does accuracy transfer across sizes? ({label})\n\n" + accuracy_transfer(path["transfer"]))
     if "model_checks" in path:
         out.append(f"#### Converted models vs llama.cpp ({label})\n\n" + conversion_checks(path["model_checks"]))
     return out

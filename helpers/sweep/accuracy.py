@@ -146,7 +146,7 @@ def as_logits_fn(model_or_fn: Any) -> LogitsFn:
     raise TypeError(f"expected a model or a logits_fn(input_ids) -> logits, got {type(model).__name__}")
 
 
-def _window_logp(logits_fn: LogitsFn, ids: np.ndarray) -> Any:
+def window_logp(logits_fn: LogitsFn, ids: np.ndarray) -> Any:
     """float64 log-softmax [T-1, V]: row t is the distribution of token t+1 given tokens 0..t."""
     import torch
 
@@ -164,7 +164,7 @@ def build_reference(model_or_fn: Any, windows: Sequence[EvalWindow], k: int = 64
     fn = as_logits_fn(model_or_fn)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in _ARRAYS}
     for w in windows:
-        logp = _window_logp(fn, w.ids)
+        logp = window_logp(fn, w.ids)
         values, ids = torch.topk(logp, k, dim=-1)
         parts["topk_logp"].append(values.numpy().astype(np.float16))
         parts["topk_ids"].append(ids.numpy().astype(np.int32))
@@ -298,7 +298,7 @@ def compare_to_reference(model_or_fn: Any, reference: Reference) -> WindowScores
     fn = as_logits_fn(model_or_fn)
     kld, top1, nll = [], [], []
     for i, w in enumerate(reference.windows):
-        logp = _window_logp(fn, w.ids)
+        logp = window_logp(fn, w.ids)
         q_top = logp.gather(1, torch.from_numpy(reference.topk_ids[i].astype(np.int64))).numpy()
         kld.append(topk_kl_divergence(reference.topk_logp[i], q_top.astype(np.float16)))
         top1.append(logp.argmax(dim=-1).numpy() == reference.top1[i])
@@ -340,8 +340,12 @@ def accuracy_row(model_or_fn: Any, reference: Reference, *, n_boot: int = 1000, 
     windows), and the same with the source inserted, e.g. ``perplexity_shakespeare_lo``. Also ``perplexity_fp32``,
     ``eval_tokens`` (scored positions) and ``eval_windows`` overall and per source, and ``accuracy_reference``.
     """
-    scores = compare_to_reference(model_or_fn, reference)
-    row: dict[str, Any] = {"accuracy_reference": reference.manifest.get("key", "")}
+    return scores_row(compare_to_reference(model_or_fn, reference), reference.manifest.get("key", ""), n_boot, seed)
+
+
+def scores_row(scores: WindowScores, reference_key: str, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The columns of :func:`accuracy_row` from per-position scores (any KLD estimator), overall and per source."""
+    row: dict[str, Any] = {"accuracy_reference": reference_key}
     groups = {"": np.ones(len(scores.sources), dtype=bool)}
     groups |= {f"_{s}": scores.sources == s for s in dict.fromkeys(scores.sources.tolist())}
     for suffix, rows in groups.items():

@@ -104,8 +104,9 @@ def woq_config_for(point: SweepPoint):
     raise ValueError(f"backend={point.backend!r} has no WoqConfig")
 
 
-def unsupported_reason(point: SweepPoint) -> str | None:
-    """Why a point cannot run here (config refused, NNCF has no equivalent, CPU lacks the ISA), else None."""
+def unsupported_reason(point: SweepPoint, model: str = models.DEFAULT_CAUSAL_LM) -> str | None:
+    """Why a point cannot run here on ``model`` (config refused, NNCF has no equivalent, a group size the model's
+    layers cannot take, CPU lacks the ISA), else None."""
     if point.backend == "torch":
         return None if point.weight_dtype == "fp32" else f"torch baseline is fp32 only, got {point.weight_dtype!r}"
 
@@ -115,7 +116,8 @@ def unsupported_reason(point: SweepPoint) -> str | None:
         return "TEQ (trainable equivalent transformation) has no NNCF 2.11 equivalent"
     try:
         cfg = woq_config_for(point)
-        shape_problem = group_size_problem(cfg.group_size, linear_in_features(models.causal_lm_dir()), point.backend)
+        in_features = linear_in_features(models.causal_lm_dir(model=model))
+        shape_problem = group_size_problem(cfg.group_size, in_features, point.backend)
         if shape_problem:
             return shape_problem
         if point.backend == "itrex":
@@ -178,10 +180,11 @@ def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: in
     return correct / len(items)
 
 
-def _load(point: SweepPoint, num_threads: int, budget: EvalBudget) -> tuple[Any, Any, dict[str, Any]]:
-    """Quantize (or load) the model of a point; returns (model, tokenizer, facts about the build)."""
-
-    model_dir = models.causal_lm_dir()
+def load_point(
+    point: SweepPoint, num_threads: int, budget: EvalBudget, model: str = models.DEFAULT_CAUSAL_LM
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Quantize (or load) ``model`` as a point says; returns (model, tokenizer, facts about the build)."""
+    model_dir = models.causal_lm_dir(model=model)
     if point.backend == "torch":
         import torch
         from transformers import AutoModelForCausalLM
@@ -244,7 +247,7 @@ def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> d
 
     settings.enforce_offline()
     settings.set_threads(num_threads)
-    model, tokenizer, facts = _load(point, num_threads, budget)
+    model, tokenizer, facts = load_point(point, num_threads, budget)
     row: dict[str, Any] = dict(facts)  # the runner stamps the machine profile on every row
     reference = accuracy.reference_for(
         models.causal_lm_dir(),

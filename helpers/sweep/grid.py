@@ -60,7 +60,8 @@ class SweepPoint:
         algo = "" if self.algorithm == "RTN" else f" {self.algorithm}"
         mixed = "" if self.ratio == 1 else f" {self.ratio:.0%}+int8"
         compute = "" if self.compute_dtype in ("fp32", "auto") else f" {self.compute_dtype}-compute"
-        return f"{self.backend} {self.weight_dtype} g{self.group_size} {self.scheme}{algo}{mixed}{compute}"
+        group = "per-channel" if self.group_size == -1 else f"g{self.group_size}"
+        return f"{self.backend} {self.weight_dtype} {group} {self.scheme}{algo}{mixed}{compute}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,171 @@
+"""Notebook 06: What changes with model size: the size table (135M, 0.5B, 1.5B; every runtime on the same RAG-shaped
+prompts, :data:`helpers.latency.cases.SIZE_CASES`) beside each case's memory floor (:mod:`helpers.latency.floor`),
+the share of that floor each runtime reaches, and its decode speed against llama.cpp on the same GGUF in the same
+sitting; plus the two bars of the largest model measured.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from helpers import models
+from helpers.core.intervals import bar_verdict, ratio_ci
+from helpers.core.results import ResultsStore
+from helpers.latency import analysis
+from helpers.latency.plots import runtime_color
+
+KIND = "size_latency"
+#: The bars of the largest model: the best OpenVINO int4 decode against llama.cpp's, and against the memory floor.
+BAR_VS_LLAMA = 1.0
+BAR_SHARE_OF_FLOOR = 0.70
+OPENVINO_INT4 = ("optimum-intel", "genai-2026")
+#: One runtime, one colour (as in every latency plot); its weight formats told apart by the line.
+LINE_STYLES = {"int8": ":", "int4-sym-g128-all": "--", "gguf": "-."}
+
+
+def parameters(model: str) -> float:
+    """A registry model's parameter count as a number ("135M" -> 1.35e8, "1.5B" -> 1.5e9)."""
+    text = models.get_causal_lm(model).parameters
+    return float(text[:-1]) * {"M": 1e6, "B": 1e9}[text[-1]]
+
+
+def bandwidth(path: str | Path) -> dict[str, list[float]]:
+    """Triad GB/s samples per model sitting (``size_latency/<model>/before|after`` rows pooled), from a profile's
+    ``bandwidth.jsonl``; empty when there is none."""
+    path = Path(path)
+    out: dict[str, list[float]] = {}
+    if not path.is_file():
+        return out
+    for row in ResultsStore(path).latest().values():
+        parts = str(row.get("sitting", "")).split("/")
+        if row.get("status") == "ok" and len(parts) == 3 and parts[0] == KIND:
+            out.setdefault(parts[1], []).extend(float(v) for v in row["triad_gb_s_samples"])
+    return out
+
+
+def _decode_bytes(part: pd.DataFrame) -> float:
+    """Weights + KV-cache bytes a decode step reads (the same for every round of a case: the first row's)."""
+    step = part["decode_step_bytes"].iloc[0] if "decode_step_bytes" in part else None
+    if not isinstance(step, dict) or step.get("weights") is None:
+        return math.nan
+    return float(step["weights"]) + float(step.get("kv_cache") or 0)
+
+
+def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFrame:
+    """One row per model and case: TPOT (ms/token) and TTFT (s) medians with intervals, the bytes a decode step
+    reads (MB), the floor (ms/token = bytes / the median triad of the model's sitting), the share of the floor
+    reached (floor / TPOT; its interval from TPOT's), and decode speed vs llama.cpp on the same GGUF (llama.cpp
+    TPOT / this TPOT, bootstrap interval; > 1 is faster)."""
+    ok = rows[rows["status"] == "ok"] if "status" in rows else rows
+    out: list[dict[str, Any]] = []
+    for model, part in ok.groupby("model", sort=False):
+        pool = analysis.pooled(part)
+        peer = pool[pool["runtime"] == "llama.cpp"]
+        peer_tpot = peer["tpot_s_samples"].iloc[0] if not peer.empty else []
+        gb_s = triad.get(str(model), [])
+        bw = float(pd.Series(gb_s).median()) if gb_s else math.nan
+        for _, case in pool.iterrows():
+            sel = part[(part["runtime"] == case["runtime"]) & (part["weights"] == case["weights"])]
+            tpot = analysis.interval(case["tpot_s_samples"])
+            ttft = analysis.interval(case["ttft_s_samples"])
+            step_mb = _decode_bytes(sel) / 1e6
+            floor_ms = step_mb / bw if bw == bw else math.nan  # MB / (GB/s) = ms
+            vs = ratio_ci(peer_tpot, case["tpot_s_samples"]) if len(peer_tpot) > 1 else None
+            out.append({
+                "model": model, "parameters": parameters(str(model)), "runtime": case["runtime"],
+                "weights": case["weights"], "n_runs": case["n_runs"],
+                "tpot_ms": tpot.value * 1e3, "tpot_ms_lo": tpot.lo * 1e3, "tpot_ms_hi": tpot.hi * 1e3,
+                "ttft_s": ttft.value, "ttft_s_lo": ttft.lo, "ttft_s_hi": ttft.hi,
+                "step_mb": step_mb, "triad_gb_s": bw, "floor_ms": floor_ms,
+                "share_of_floor": floor_ms / (tpot.value * 1e3),
+                "share_lo": floor_ms / (tpot.hi * 1e3), "share_hi": floor_ms / (tpot.lo * 1e3),
+                "vs_llama": vs.value if vs else math.nan,
+                "vs_llama_lo": vs.lo if vs else math.nan, "vs_llama_hi": vs.hi if vs else math.nan,
+            })
+    table = pd.DataFrame(out)
+    return table.sort_values(["parameters", "tpot_ms"]).reset_index(drop=True) if not table.empty else table
+
+
+def size_verdicts(table: pd.DataFrame) -> list[str]:
+    """The bars on the largest model measured: its fastest OpenVINO int4 decode >= 1.0x llama.cpp's (interval
+    judged: met / missed / tie within noise) and >= 70 % of its own memory floor."""
+    if table.empty:
+        return ["no size results on this profile: run `python -m helpers.latency --model NAME` per model"]
+    largest = table[table["parameters"] == table["parameters"].max()]
+    name = largest["model"].iloc[0]
+    int4 = largest[largest["runtime"].isin(OPENVINO_INT4) & largest["weights"].str.startswith("int4")]
+    if int4.empty:
+        return [f"{name}: no OpenVINO int4 case measured"]
+    best = int4.sort_values("tpot_ms").iloc[0]
+    label = f"{best['runtime']} {best['weights']}"
+    lines = []
+    if math.isfinite(best["vs_llama_lo"]):
+        outcome = bar_verdict((best["vs_llama_lo"], best["vs_llama_hi"]), BAR_VS_LLAMA, higher_is_better=True)
+        lines.append(
+            f"{name}: fastest OpenVINO int4 decode ({label}, {best['tpot_ms']:.1f} ms/token) is "
+            f"{best['vs_llama']:.2f}x llama.cpp's [{best['vs_llama_lo']:.2f}, {best['vs_llama_hi']:.2f}] "
+            f"(bar >= {BAR_VS_LLAMA:g}x): {outcome}"
+        )
+    else:
+        lines.append(f"{name}: no llama.cpp case in the same sitting: no verdict against the peer")
+    if math.isfinite(best["share_lo"]):
+        outcome = bar_verdict((best["share_lo"], best["share_hi"]), BAR_SHARE_OF_FLOOR, higher_is_better=True)
+        lines.append(
+            f"{name}: {label} reaches {best['share_of_floor']:.0%} of its memory floor "
+            f"({best['floor_ms']:.1f} ms/token = {best['step_mb']:.0f} MB at {best['triad_gb_s']:.1f} GB/s) "
+            f"[{best['share_lo']:.0%}, {best['share_hi']:.0%}] (bar >= {BAR_SHARE_OF_FLOOR:.0%}): {outcome}"
+        )
+    return lines
+
+
+def pick_lines(table: pd.DataFrame) -> list[str]:
+    """Per model, smallest first: the fastest decode measured, the cases tied with it (their TPOT intervals overlap
+    its interval) and the fastest prefill; the one answer to "which runtime for this model size here"."""
+    lines = []
+    for model, part in table.groupby("model", sort=False):
+        part = part[part["tpot_ms"].notna()].sort_values("tpot_ms")
+        if part.empty:
+            continue
+        best = part.iloc[0]
+        tied = part.iloc[1:][part.iloc[1:]["tpot_ms_lo"] <= best["tpot_ms_hi"]]
+        prefill = part.sort_values("ttft_s").iloc[0]
+        tie_text = f"; tied within noise: {', '.join(tied['runtime'] + ' ' + tied['weights'])}" if len(tied) else ""
+        lines.append(
+            f"{model} ({models.get_causal_lm(str(model)).parameters}): fastest decode {best['runtime']} "
+            f"{best['weights']} {best['tpot_ms']:.1f} ms/token [{best['tpot_ms_lo']:.1f}, {best['tpot_ms_hi']:.1f}]"
+            f"{tie_text}; fastest prefill {prefill['runtime']} {prefill['weights']} ({prefill['ttft_s']:.2f} s "
+            "for ~1,000 tokens)"
+        )
+    return lines
+
+
+def share_plot(table: pd.DataFrame, title: str = "") -> Figure:
+    """Two panels against model size: decode ms/token (log) with each case's floor dashed, and the share of the
+    floor each case reaches."""
+    fig = Figure(figsize=(12, 4.5))
+    left, right = fig.subplots(1, 2)
+    # llama.cpp runs each model's own GGUF (q4_1, q4_k_m): one line across sizes
+    lines = table.assign(line=table["weights"].where(table["runtime"] != "llama.cpp", "its GGUF"))
+    for (runtime, weights), part in lines.groupby(["runtime", "line"], sort=False):
+        part = part.sort_values("parameters")
+        style = {"color": runtime_color(str(runtime)), "marker": "o", "label": f"{runtime} {weights}",
+                 "linestyle": LINE_STYLES.get(str(weights), "-")}
+        left.plot(part["parameters"], part["tpot_ms"], **style)
+        right.plot(part["parameters"], part["share_of_floor"], **style)
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters")
+        ax.grid(alpha=0.3)
+    left.set_yscale("log")
+    left.set_ylabel("decode ms/token (median)")
+    right.set_ylabel("share of the memory floor (floor / measured)")
+    right.axhline(BAR_SHARE_OF_FLOOR, color="grey", linestyle="--", linewidth=1)
+    right.legend(fontsize=7, loc="best")
+    fig.suptitle(title or "RAG-shaped decode against model size (1,000-token prompt, 64 new tokens)")
+    fig.tight_layout()
+    return fig
