@@ -81,3 +81,17 @@ def test_a_group_size_the_model_cannot_take_is_an_unsupported_row() -> None:
     case = rl.LatencyCase("genai-2026", "int4-sym-g128-all", model="smollm2-135m-instruct")
     reason = rl.unsupported_reason(case)
     assert reason and "group_size=128" in reason and "576" in reason
+
+
+def test_genai_settings_are_parsed_from_the_weights_name_and_unknown_ones_refused() -> None:
+    assert rt.genai_settings("int8") == ("f32", {})
+    assert rt.genai_settings("int8@bf16") == ("bf16", {})
+    assert rt.genai_settings("int4-sym-g128-all@dq0+kvf16") == (
+        "f32", {"DYNAMIC_QUANTIZATION_GROUP_SIZE": "0", "KV_CACHE_PRECISION": "f16"}
+    )
+    with pytest.raises(ValueError, match="setting 'fast' is unknown: allowed values are bf16, dq0"):
+        rt.genai_settings("int8@fast")
+    settings = rl.cases(rounds=1, model="qwen2.5-coder-1.5b-instruct", settings=True)
+    assert "qwen2.5-coder-1.5b-instruct/r1/genai-2026/int4-sym-g128-all@dq0/t2" in {c.key for c in settings}
+    with pytest.raises(ValueError, match="settings=True needs a model"):
+        rl.cases(settings=True)

@@ -117,8 +117,10 @@ def measure(
     iterations: int,
     hint: str,
     prompt_ids: list[list[int]] | None = None,
+    properties: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Load the pipeline once, warm up, then time ``iterations`` runs over distinct prompts (in this process)."""
+    """Load the pipeline once, warm up, then time ``iterations`` runs over distinct prompts (in this process);
+    ``properties`` are more CPU plugin properties (e.g. ``KV_CACHE_PRECISION``)."""
     import openvino_genai as genai
 
     if len(prompts) < warmup + iterations:
@@ -129,6 +131,7 @@ def measure(
     plugin = {"INFERENCE_NUM_THREADS": max(threads, 2), "PERFORMANCE_HINT": "LATENCY"}
     if hint != "default":
         plugin["INFERENCE_PRECISION_HINT"] = hint
+    plugin.update(properties or {})
     start = time.perf_counter()
     pipe = genai.LLMPipeline(model_dir, "CPU", {k: str(v) for k, v in plugin.items()})  # positional: 2024.2
     load_s = time.perf_counter() - start
@@ -144,6 +147,7 @@ def measure(
         "precision_hint": hint,
         "threads": plugin["INFERENCE_NUM_THREADS"],
         "prompt_input": "token ids" if prompt_ids else "text",
+        "properties": {k: str(v) for k, v in plugin.items()},
         "load_s": load_s,
         "runs": runs,
         **{f"median_{k}": v for k, v in summary.items()},
@@ -161,6 +165,7 @@ def run_genai(
     iterations: int = 5,
     hint: str = "f32",
     prompt_ids: list[list[int]] | None = None,
+    properties: dict[str, str] | None = None,
     timeout_s: float = 1800.0,
 ) -> dict[str, Any]:
     """:func:`measure` in a fresh process of the chosen runtime's interpreter; returns its JSON as a dict.
@@ -180,6 +185,7 @@ def run_genai(
         "iterations": iterations,
         "hint": hint,
         "prompt_ids": prompt_ids,
+        "properties": properties,
     }
     env = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "OPENVINO_TELEMETRY_DISABLE": "1"}
     proc = subprocess.run(

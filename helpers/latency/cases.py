@@ -82,6 +82,11 @@ SIZE_CASES: dict[str, tuple[str, ...]] = {
     "genai-2026": ("int8", "int4-sym-g64", "int4-sym-g128-all", "gguf"),
     "llama.cpp": ("gguf",),
 }
+#: What might close the decode gap to llama.cpp at 1.5B (``--settings``): the same int4 g128-all IR with dynamic
+#: quantization of activations off or in groups of 128 (default 32), the KV cache in f16 (default u8), bf16 compute.
+SETTINGS_CASES: dict[str, tuple[str, ...]] = {
+    "genai-2026": tuple(f"int4-sym-g128-all@{s}" for s in ("dq0", "dq128", "kvf16", "bf16")),
+}
 #: NNCF plans of the OpenVINO weights names (``@<hint>`` after a name picks the inference precision, not the weights)
 OV_PLANS = {
     "int8": wc.WoqConfig(weight_dtype="int8", group_size=-1),
@@ -90,12 +95,18 @@ OV_PLANS = {
 }
 
 
-def cases(threads: tuple[int, ...] = (2,), rounds: int = 2, model: str | None = None) -> list[LatencyCase]:
+def cases(
+    threads: tuple[int, ...] = (2,), rounds: int = 2, model: str | None = None, settings: bool = False
+) -> list[LatencyCase]:
     """Every case per thread count: :data:`CASES` on the default model (``model=None``), or the size table's
-    :data:`SIZE_CASES` on ``model`` (llama.cpp's ``gguf`` named by the file's quantization, e.g. ``q4_k_m``);
-    round 2 runs in the reverse order (drift hits both ends alike)."""
+    :data:`SIZE_CASES` on ``model`` (llama.cpp's ``gguf`` named by the file's quantization, e.g. ``q4_k_m``), plus
+    :data:`SETTINGS_CASES` with ``settings``; round 2 runs in the reverse order (drift hits both ends alike)."""
     spec = models.get_causal_lm(model or models.DEFAULT_CAUSAL_LM)  # a bad name fails here, naming the allowed ones
     table = CASES if model is None else SIZE_CASES
+    if settings:
+        if model is None:
+            raise ValueError("settings=True needs a model: the settings cases belong to the size table")
+        table = {r: SIZE_CASES.get(r, ()) + SETTINGS_CASES.get(r, ()) for r in SIZE_CASES}
     gguf_label = spec.quantization.lower()
     one = [
         LatencyCase(r, gguf_label if (r, w) == ("llama.cpp", "gguf") else w, t, model=model and spec.name)
@@ -221,13 +232,14 @@ def run(
     iterations: int = 5,
     prompt_tokens: int = PROMPT_TOKENS,
     model: str | None = None,
+    settings: bool = False,
 ) -> list[dict[str, Any]]:
     """Run (or resume) the runtime comparison (``model=None``) into the profile's ``rag_latency`` results, or the
     size-table cases of ``model`` into its ``size_latency`` results; returns the rows written now. The memory
     bandwidth is measured before and after, in the same sitting (:mod:`helpers.latency.floor`)."""
     if warmup < 0 or iterations < 1:
         raise ValueError(f"warmup={warmup!r}, iterations={iterations!r}: allowed are warmup >= 0, iterations >= 1")
-    todo = cases(threads, rounds, model)  # a bad model name fails here, before anything is built
+    todo = cases(threads, rounds, model, settings)  # a bad model name fails here, before anything is built
     kind = "rag_latency" if model is None else "size_latency"
     out = Path(out) if out is not None else results_path(kind, num_threads=max(threads))
     store = ResultsStore(out)
@@ -252,10 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt-tokens", type=int, default=PROMPT_TOKENS)
     parser.add_argument("--model", default=None, choices=list(models.CAUSAL_LMS),
                         help="run the size table's cases on this model (-> size_latency.jsonl)")
+    parser.add_argument("--settings", action="store_true",
+                        help="with --model: also the GenAI settings cases (dynamic quantization, KV cache, bf16)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     run(args.out, threads=tuple(args.threads), rounds=args.rounds, iterations=args.iterations,
-        prompt_tokens=args.prompt_tokens, model=args.model)
+        prompt_tokens=args.prompt_tokens, model=args.model, settings=args.settings)
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -174,7 +174,10 @@ def decode_step_bytes(case: Any, weights_path: Path | None, context_tokens: int)
         weights = ir_weight_bytes(weights_path / "openvino_model.xml")
     else:
         weights = None
-    return {"weights": weights, "kv_cache": kv_cache_bytes(model_dir, case.runtime, context_tokens)}
+    kv = kv_cache_bytes(model_dir, case.runtime, context_tokens)
+    if "kvf16" in case.weights:  # the KV_CACHE_PRECISION=f16 setting case (helpers.latency.runtimes.GENAI_SETTINGS)
+        kv = kv_cache_bytes(model_dir, "llama.cpp", context_tokens)  # llama.cpp keeps f16 too
+    return {"weights": weights, "kv_cache": kv}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,10 +116,11 @@ def hf_runs(
 def genai_runs(
     ir: Path, prompts: list[str], case: Any, new_tokens: int, warmup: int, iterations: int, gguf: Path | None = None
 ) -> list[dict]:
-    """The same prompts through OpenVINO GenAI (``genai-2024.2`` or ``genai-2026``; ``@bf16`` picks the hint), on the
-    IR folder ``ir`` or, given ``gguf``, on that GGUF file read directly (the IR's tokenizer still makes the ids)."""
+    """The same prompts through OpenVINO GenAI (``genai-2024.2`` or ``genai-2026``; settings after ``@`` in the
+    weights name, see :func:`genai_settings`), on the IR folder ``ir`` or, given ``gguf``, on that GGUF file read
+    directly (the IR's tokenizer still makes the ids)."""
     runtime = case.runtime.removeprefix("genai-")
-    hint = case.weights.split("@")[1] if "@" in case.weights else "f32"
+    hint, properties = genai_settings(case.weights)
     result = genai_timing.run_genai(
         gguf or ir,
         prompts,
@@ -129,6 +130,7 @@ def genai_runs(
         warmup=warmup,
         iterations=iterations,
         hint=hint,
+        properties=properties,
         prompt_ids=prompt_token_ids(ir, prompts),  # the same tokens as every other runtime
     )
     runs = []
@@ -140,6 +142,32 @@ def genai_runs(
             row["other_s_per_token"] = run["tpot_s"] - row["model_s_per_token"]
         runs.append(row)
     return runs
+
+
+#: Settings a weights name may carry after ``@`` (``+`` between several): the precision hint, or a CPU plugin property.
+GENAI_SETTINGS = {
+    "bf16": ("hint", "bf16"),
+    "dq0": ("DYNAMIC_QUANTIZATION_GROUP_SIZE", "0"),  # dynamic quantization of activations off
+    "dq128": ("DYNAMIC_QUANTIZATION_GROUP_SIZE", "128"),
+    "kvf16": ("KV_CACHE_PRECISION", "f16"),
+}
+
+
+def genai_settings(weights: str) -> tuple[str, dict[str, str]]:
+    """``(precision hint, plugin properties)`` of a weights name: ``int8@bf16`` -> ("bf16", {}),
+    ``int4-sym-g128-all@dq0+kvf16`` -> ("f32", {...}); the default hint is f32 (see :data:`GENAI_SETTINGS`)."""
+    hint, properties = "f32", {}
+    names = weights.split("@", 1)[1].split("+") if "@" in weights else []
+    for name in names:
+        if name not in GENAI_SETTINGS:
+            allowed = ", ".join(GENAI_SETTINGS)
+            raise ValueError(f"weights={weights!r}: setting {name!r} is unknown: allowed values are {allowed}")
+        key, value = GENAI_SETTINGS[name]
+        if key == "hint":
+            hint = value
+        else:
+            properties[key] = value
+    return hint, properties
 
 
 def llama_cpp_runs(
