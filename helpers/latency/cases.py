@@ -163,19 +163,18 @@ def measure_case(case: LatencyCase, prompts: list[str], warmup: int, iterations:
     enforce_offline()
     set_threads(case.num_threads)
     environment = timing.environment_record(case.num_threads)  # machine load sampled before, not after, the runs
+    weights = _weights_path(case)  # resolved (built or checked) once: it is timed and then counted in bytes
     if case.runtime.startswith("genai-") and case.weights == "gguf":
         ir = ov_weights("fp32", case.model)  # its tokenizer IRs give every runtime the same prompt ids
-        gguf = models.causal_lm_gguf_path(case.model_name)
-        runs = rt.genai_runs(ir, prompts, case, NEW_TOKENS, warmup, iterations, gguf)
+        runs = rt.genai_runs(ir, prompts, case, NEW_TOKENS, warmup, iterations, weights)
     elif case.runtime.startswith("genai-"):
-        runs = rt.genai_runs(ov_weights(case.weights, case.model), prompts, case, NEW_TOKENS, warmup, iterations)
+        runs = rt.genai_runs(weights, prompts, case, NEW_TOKENS, warmup, iterations)
     elif case.runtime == "llama.cpp":
-        gguf = models.causal_lm_gguf_path(case.model_name)
-        runs = rt.llama_cpp_runs(gguf, prompts, case, NEW_TOKENS, warmup, iterations)
+        runs = rt.llama_cpp_runs(weights, prompts, case, NEW_TOKENS, warmup, iterations)
     else:
-        model, tokenizer = rt.load_hf_style(case, ov_weights)
+        model, tokenizer = rt.load_hf_style(case, weights)
         runs = rt.hf_runs(model, tokenizer, prompts, NEW_TOKENS, warmup, iterations)
-    step = floor.decode_step_bytes(case, _weights_path(case), PROMPT_TOKENS + NEW_TOKENS // 2)
+    step = floor.decode_step_bytes(case, weights, PROMPT_TOKENS + NEW_TOKENS // 2)
     return {**summarize(runs), **environment, "peak_rss_mb": timing.peak_rss_mb(), "decode_step_bytes": step}
 
 

@@ -24,10 +24,12 @@ from helpers.core.intervals import bootstrap_ci
 from helpers.core.results import ResultsStore
 from helpers.core.settings import results_path, set_threads
 from helpers.core.timing import profile_record
+from helpers.latency.runtimes import genai_settings
 
 #: Bytes per KV-cache element by runtime (defaults: OpenVINO 2024.3+ on CPU keeps K/V in u8 (+ per-group scales,
 #: ignored here), llama.cpp in f16, torch and ITREX in fp32).
 KV_BYTES = {"torch": 4.0, "itrex": 4.0, "optimum-intel": 1.0, "genai-2026": 1.0, "genai-2024.2": 2.0, "llama.cpp": 2.0}
+KV_PRECISION_BYTES = {"u8": 1.0, "f16": 2.0, "bf16": 2.0, "f32": 4.0}
 #: ITREX's int4_clip g32 packs 4-bit weights with an fp32 scale per 32 and keeps lm_head fp32 (checked in notebook 03).
 ITREX_INT4_G32_BYTES_PER_WEIGHT = 0.5 + 4 / 32
 
@@ -55,11 +57,10 @@ def triad_gb_s(threads: int, megabytes: int = 256, repeats: int = 12) -> list[fl
 
 def measure_bandwidth(threads: int, sitting: str, out: Path | None = None) -> dict[str, Any]:
     """Measure the triad now and append it (key ``t<threads>/<sitting>``, e.g. the model run it sits beside) to the
-    profile's ``bandwidth`` results; an already measured sitting is returned as stored."""
+    profile's ``bandwidth`` results; every call measures (the key carries the time, so a later run of the same
+    model adds its own sitting's triad instead of reusing an earlier one)."""
     store = ResultsStore(out or results_path("bandwidth", num_threads=threads))
-    key = f"t{threads}/{sitting}"
-    if key in store.done_keys():
-        return store.latest()[key]
+    key = f"t{threads}/{sitting}/{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}"
     samples = triad_gb_s(threads)
     ci = bootstrap_ci(np.asarray(samples), np.median)
     row = {
@@ -149,15 +150,16 @@ def ir_weight_bytes(xml: Path) -> int:
     return xml.with_suffix(".bin").stat().st_size - embedding_only
 
 
-def kv_cache_bytes(model_dir: Path, runtime: str, context_tokens: int) -> int:
+def kv_cache_bytes(model_dir: Path, runtime: str, context_tokens: int, precision: str | None = None) -> int:
     """Bytes of K and V a decode step reads at ``context_tokens``, from the model's config and the runtime's KV
-    element size (:data:`KV_BYTES`)."""
+    element size (:data:`KV_BYTES`), or ``precision`` when a setting chose it (``KV_CACHE_PRECISION``)."""
     config = json.loads((model_dir / "config.json").read_text())
     heads = config["num_attention_heads"]
     kv_heads = config.get("num_key_value_heads", heads)
     head_dim = config["hidden_size"] // heads
     elements = 2 * config["num_hidden_layers"] * kv_heads * head_dim * context_tokens
-    return int(elements * KV_BYTES.get(runtime, 4.0))
+    size = KV_PRECISION_BYTES[precision] if precision else KV_BYTES.get(runtime, 4.0)
+    return int(elements * size)
 
 
 def decode_step_bytes(case: Any, weights_path: Path | None, context_tokens: int) -> dict[str, int | None]:
@@ -174,10 +176,8 @@ def decode_step_bytes(case: Any, weights_path: Path | None, context_tokens: int)
         weights = ir_weight_bytes(weights_path / "openvino_model.xml")
     else:
         weights = None
-    kv = kv_cache_bytes(model_dir, case.runtime, context_tokens)
-    if "kvf16" in case.weights:  # the KV_CACHE_PRECISION=f16 setting case (helpers.latency.runtimes.GENAI_SETTINGS)
-        kv = kv_cache_bytes(model_dir, "llama.cpp", context_tokens)  # llama.cpp keeps f16 too
-    return {"weights": weights, "kv_cache": kv}
+    precision = genai_settings(case.weights)[1].get("KV_CACHE_PRECISION") if case.runtime.startswith("genai") else None
+    return {"weights": weights, "kv_cache": kv_cache_bytes(model_dir, case.runtime, context_tokens, precision)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ def _run_row(start: float, stamps: list[float], end: float, model_steps: list[fl
     return row
 
 
-def load_hf_style(case: Any, ov_weights: Callable[[str, str], Path]) -> tuple[Any, Any]:
+def load_hf_style(case: Any, ir: Path | None = None) -> tuple[Any, Any]:
     """``(model, tokenizer)`` of a torch / ITREX / optimum-intel case (fixed threads already set by the caller)."""
     model_dir = models.causal_lm_dir(model=case.model_name)
     if case.runtime == "torch":
@@ -50,7 +49,7 @@ def load_hf_style(case: Any, ov_weights: Callable[[str, str], Path]) -> tuple[An
         )
         return llm.unwrap_llm(pipe)
     if case.runtime == "optimum-intel":
-        return llm.load_openvino_llm(ov_weights(case.weights, case.model), case.num_threads)
+        return llm.load_openvino_llm(ir, case.num_threads)  # optimum-intel: ``ir`` is the case's IR folder
     raise ValueError(f"runtime={case.runtime!r} is not an HF-generate runtime: allowed torch, itrex, optimum-intel")
 
 

@@ -92,6 +92,12 @@ def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFram
     return table.sort_values(["parameters", "tpot_ms"]).reset_index(drop=True) if not table.empty else table
 
 
+def table_for(path: str | Path) -> pd.DataFrame:
+    """:func:`size_table` of one profile's ``size_latency.jsonl`` with the ``bandwidth.jsonl`` beside it."""
+    path = Path(path)
+    return size_table(analysis.load(path), bandwidth(path.with_name("bandwidth.jsonl")))
+
+
 def size_verdicts(table: pd.DataFrame) -> list[str]:
     """The bars on the largest model measured: its fastest OpenVINO int4 decode >= 1.0x llama.cpp's (interval
     judged: met / missed / tie within noise) and >= 70 % of its own memory floor."""

@@ -18,7 +18,6 @@ from pathlib import Path
 from helpers import device
 from helpers.core.results import ResultsStore
 from helpers.core.settings import COMMITTED_RESULTS, REPO_ROOT, results_files
-from helpers.latency import analysis as la
 from helpers.latency import sizes
 from helpers.rag import benchmark
 from helpers.sweep import analysis as sa
@@ -66,7 +65,7 @@ def _measured(profile: str) -> list[str]:
             )
     size = results_files("size_latency").get(profile)
     if size is not None:
-        table = sizes.size_table(la.load(size), sizes.bandwidth(size.with_name("bandwidth.jsonl")))
+        table = sizes.table_for(size)
         lines += [f"- by model size: {line}" for line in sizes.pick_lines(table)]
         lines.append(f"- (from `{size.parent.name}/{size.name}`; notebook 06 has the size table and its floor)")
     emb = results_files("embedders").get(profile)

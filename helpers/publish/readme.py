@@ -189,7 +189,7 @@ def size_latency(path: Path) -> str:
     ok = rows[rows["status"] == "ok"] if not rows.empty else rows
     if ok.empty:
         return f"(no measured cases in {path.name})"
-    table = sizes.size_table(ok, sizes.bandwidth(path.with_name("bandwidth.jsonl")))
+    table = sizes.table_for(path)
     cols = ["model", "runtime", "weights", "n_runs", "tpot_ms", "tpot_ms_lo", "tpot_ms_hi", "ttft_s", "step_mb",
             "floor_ms", "share_of_floor", "vs_llama", "vs_llama_lo", "vs_llama_hi"]
     head = (
