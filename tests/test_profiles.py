@@ -135,7 +135,8 @@ def test_report_shows_each_profile_in_its_own_sections(tmp_path, monkeypatch, ca
     assert f"#### Weight-only sweep (full grid, {MINE}, this machine)" in text
     assert f"Measured on: {MINE}, 2 threads" in text and f"Measured on: {REF}, 2 threads" in text
     assert text.index(f"Verdicts ({REF}/") < text.index(f"grid, {MINE}, this machine)")  # profile after profile
-    assert text.count("- openvino: pick") == 2  # one verdict per profile
+    assert text.count("- openvino: fastest within +10% perplexity") == 2  # one verdict per profile
+    assert text.count(f"#### What to run ({REF})") == 1 and text.count(f"#### What to run ({MINE}, this machine)") == 1
 
 
 def test_committed_results_record_their_profile():

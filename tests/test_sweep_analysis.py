@@ -89,7 +89,10 @@ def test_compare_with_published_orders_only_what_was_measured(tmp_path):
 def test_pick_lines_name_picks_bars_and_peer(tmp_path):
     peer = {"status": "ok", "decode_ms_per_token": 7.5, "decode_tokens_per_s": 133.3}
     text = "\n".join(sv.pick_lines(_frame(tmp_path), peer, 0.10))
-    assert "openvino: pick openvino int4 g64 sym AWQ auto: 62.5 tok/s, 6.25x fp32 decode, perplexity +5.0%" in text
+    assert (
+        "openvino: fastest within +10% perplexity: openvino int4 g64 sym AWQ auto: 62.5 tok/s, 6.25x fp32 decode, "
+        "perplexity +5.0%"
+    ) in text
     assert "itrex: no measured point within +10% perplexity of fp32" in text
     # rows without timing samples or accuracy intervals get no verdict, not a made-up "met"
     assert (

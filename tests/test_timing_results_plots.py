@@ -116,3 +116,11 @@ def test_published_vs_ours_draws_a_panel_per_study_with_two_points():
     fig = plots.published_vs_ours(rows)
     assert [ax.get_title() for ax in fig.axes] == ["A"]
     assert plots.published_vs_ours(rows[rows["study"] != "A"]) is None
+
+
+def test_peak_rss_is_this_process_high_water_mark_not_the_rusage_kept_across_exec() -> None:
+    from helpers.core import timing
+
+    status = "Name:\tpython\nVmPeak:\t 9000000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n"
+    assert timing.peak_rss_mb(status) == 200.0
+    assert timing.peak_rss_mb() > 0  # this process, read from /proc (or rusage off Linux)

@@ -1,4 +1,4 @@
-"""Notebooks 01, 02, 03, 04, 05: Quality metrics: retrieval ranking (nDCG, recall, MRR), embedding agreement,
+"""Every notebook: Quality metrics: retrieval ranking (nDCG, recall, MRR), embedding agreement,
 language-model perplexity, the KL divergence of next-token distributions over a top-k support
 (``topk_kl_divergence``), and answer quality (token F1 against a reference, token support in the context).
 

@@ -1,4 +1,4 @@
-"""Notebooks 04, 05, 06: machine profiles of results rows. A results file holds one profile; two never mix."""
+"""Notebooks 00, 01, 04, 05, 06: machine profiles of results rows. A results file holds one profile; two never mix."""
 
 from __future__ import annotations
 

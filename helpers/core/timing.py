@@ -12,6 +12,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,9 +93,17 @@ def memory_bandwidth_gb_s(size_mb: int = 256, iterations: int = 5) -> float:
     return data.nbytes / stats.median / 1e9
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
-    import resource
+def peak_rss_mb(status: str | None = None) -> float:
+    """Peak resident set size of this process so far, in MiB: ``VmHWM`` of ``/proc/self/status`` (``status``: that
+    file's text, for tests). Not ``ru_maxrss``: Linux keeps it across ``execve``, so a worker spawned from a 2 GB
+    notebook kernel would report the kernel's 2 GB whatever it loads itself."""
+    if status is None:
+        path = Path("/proc/self/status")
+        status = path.read_text() if path.is_file() else ""
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0  # kB
+    import resource  # not Linux: the rusage figure, with its caveat
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 

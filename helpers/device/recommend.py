@@ -37,7 +37,10 @@ def recommend(cpu: CpuInfo, openvino_available: bool = False) -> Recommendation:
     if cpu.has_int8:
         compute = "int8"
         found = _present(cpu, ("avx512_vnni", "avx_vnni", "amx_int8"))
-        reasons.append(f"compute_dtype int8: {found} gives native int8 dot products, the fastest WOQ kernels")
+        reasons.append(
+            f"compute_dtype int8: {found} gives native int8 dot products (ITREX's int8-compute kernels need them); "
+            "whether they beat fp32 compute on your model is measured in notebooks 03 and 04, not assumed"
+        )
     elif cpu.has_bf16:
         compute = "bf16"
         found = _present(cpu, ("avx512_bf16", "amx_bf16"))
@@ -46,11 +49,19 @@ def recommend(cpu: CpuInfo, openvino_available: bool = False) -> Recommendation:
         compute = "fp32"
         reasons.append("compute_dtype fp32: no VNNI/AMX-INT8 (int8) and no AVX512-BF16/AMX-BF16 (bf16) on this CPU")
 
-    reasons.append(
-        f"weight_dtype {DEFAULT_WEIGHT_DTYPE}: 4-bit integer weights cut model size and memory traffic per token and, "
-        "unlike nf4/fp4, also pair with int8 compute (sym scheme); how much faster decode gets depends on what bounds "
-        "it on this model and runtime (notebooks 04 and 06 measure it)"
-    )
+    if backend == "openvino":
+        weight = "int8"  # NNCF's weight formats are int8 / int4 / nf4 ...; int4_fullrange is ITREX's name
+        reasons.append(
+            "weight_dtype int8 (NNCF, per channel): half the bytes of 16-bit weights with the smallest accuracy loss "
+            "of the weight formats; a 4-bit format only where a measurement puts its perplexity within budget on "
+            "your model (helpers.advice.pick reads the measured results; this rule is what it falls back to)"
+        )
+    else:
+        weight = DEFAULT_WEIGHT_DTYPE
+        reasons.append(
+            f"weight_dtype {weight}: ITREX's 4-bit integer weights cut model size and memory traffic per token and, "
+            "unlike nf4/fp4, also pair with int8 compute (sym scheme); notebooks 04 and 06 measure what it buys here"
+        )
     threads = max(1, cpu.physical_cores)
     smt = (
         f"the other {cpu.logical_cores - threads} logical CPUs are hyperthreads sharing those cores' vector units"
@@ -59,7 +70,7 @@ def recommend(cpu: CpuInfo, openvino_available: bool = False) -> Recommendation:
     )
     reasons.append(f"num_threads {threads}: one per physical core; {smt}")
     return Recommendation(
-        backend=backend, compute_dtype=compute, weight_dtype=DEFAULT_WEIGHT_DTYPE, num_threads=threads, reasons=reasons
+        backend=backend, compute_dtype=compute, weight_dtype=weight, num_threads=threads, reasons=reasons
     )
 
 

@@ -1,1 +1,1 @@
-"""Notebook 06: the latency chapter: RAG-shaped cases per runtime, their analysis and plots."""
+"""Notebooks 00, 01, 04, 06: the latency chapter: RAG-shaped cases per runtime, their analysis and plots."""

@@ -1,5 +1,5 @@
-"""Notebook 06: Reading RAG-shaped latency results (:mod:`helpers.latency.cases`): pooled samples, intervals, bars,
-breakdown.
+"""Notebooks 00, 01, 04, 06: Reading RAG-shaped latency results (:mod:`helpers.latency.cases`): pooled samples,
+intervals, bars, breakdown.
 
 * :func:`load`: a ``rag_latency`` results file as a frame (latest row per key; ok rows by default).
 * :func:`pooled`: both rounds of a case (runtime, weights, threads) pooled into one sample set per metric.
@@ -25,6 +25,7 @@ from helpers.core.intervals import Interval, bar_verdict, median_ci, ratio_ci
 from helpers.core.profiles import ProfileRun, check_profile
 from helpers.core.results import ResultsStore
 from helpers.core.settings import COMMITTED_RESULTS, repo_relative
+from helpers.llm.common import OV_MIN_THREADS
 
 KIND = "rag_latency"
 METRICS = ("ttft_s", "tpot_s", "e2e_s", "model_s_per_token", "other_s_per_token")
@@ -210,7 +211,11 @@ def verdicts(rows: pd.DataFrame) -> list[Verdict]:
     for threads in sorted({int(t) for t in rows["num_threads"].dropna()}):
         for name, (cand, ref, why) in _pairs(rows, threads).items():
             bar, what, metric, label = BARS[name]
-            if cand is None or ref is None:
+            if threads < OV_MIN_THREADS:  # every bar has an OpenVINO side, and OpenVINO ran on more threads
+                why = (f"OpenVINO's cases ran on {OV_MIN_THREADS} threads (1 has crashed OpenVINO LLM compilation), "
+                       f"the others on {threads}: not a like-for-like ratio")
+                out.append(_absent(name, threads, bar, label, why))
+            elif cand is None or ref is None:
                 out.append(_absent(name, threads, bar, label, why))
             else:
                 out.append(_judge(name, threads, bar, what, ref, cand, metric))

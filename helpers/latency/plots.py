@@ -1,5 +1,5 @@
-"""Notebook 06: Plots of RAG-shaped latency (:mod:`helpers.latency.analysis`): where the end-to-end time and a decode
-step go.
+"""Notebooks 00, 01, 04, 06: Plots of RAG-shaped latency (:mod:`helpers.latency.analysis`): where the end-to-end time
+and a decode step go.
 
 One colour per runtime (:data:`RUNTIME_COLORS`) in both plots; the lighter, hatched part of a bar is decode in
 :func:`e2e_bars` and "everything around the model" in :func:`decode_breakdown_bars`.

@@ -1,9 +1,8 @@
-"""Notebook 06: What changes with model size: the size table (135M, 0.5B, 1.5B; every runtime on the same RAG-shaped
-prompts, :data:`helpers.latency.cases.SIZE_CASES`) beside each case's memory floor (:mod:`helpers.latency.floor`),
-the share of that floor each runtime reaches, and its decode speed against llama.cpp on the same GGUF from the same
-results file (the size cases of one model run in one sitting; ``--settings`` cases run later, so their ratio crosses
-sittings); plus the two bars of the largest model measured.
-"""
+"""Notebooks 00, 01, 04, 06: What changes with model size: the size table (135M, 0.5B, 1.5B; every runtime on the same
+RAG-shaped prompts, :data:`helpers.latency.cases.SIZE_CASES`) beside each case's memory floor
+(:mod:`helpers.latency.floor`), the share of that floor each runtime reaches, and its decode speed against llama.cpp on
+the same GGUF from the same results file (the size cases of one model run in one sitting; ``--settings`` cases run
+later, so their ratio crosses sittings); plus the two bars of the largest model measured."""
 
 from __future__ import annotations
 

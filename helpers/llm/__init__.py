@@ -1,4 +1,4 @@
-"""Notebooks 01, 03, 04, 06: Quantized causal LMs on CPU behind LangChain, and honest measurements of them.
+"""Notebooks 00, 01, 03, 04, 06: Quantized causal LMs on CPU behind LangChain, and honest measurements of them.
 
 Two paths, one measuring kit:
 

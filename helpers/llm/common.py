@@ -1,4 +1,4 @@
-"""Notebooks 01, 03, 04, 06: Shared pieces of :mod:`helpers.llm`: constants, tokenizer and prompt helpers, the
+"""Notebooks 00, 01, 03, 04, 06: Shared pieces of :mod:`helpers.llm`: constants, tokenizer and prompt helpers, the
 transformers pipeline and LangChain wrapper every path uses."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Notebooks 01, 03, 04, 06: Measuring any of them: the torch fp32 baseline, prefill / decode timing, full-sequence
+"""Notebooks 00, 01, 03, 04, 06: Measuring any of them: the torch fp32 baseline, prefill / decode timing, full-sequence
 logits and perplexity."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Notebooks 01, 03, 04, 06: The seed path: ITREX 1.3.2 weight-only quantization through LangChain's
+"""Notebooks 00, 01, 03, 04, 06: The seed path: ITREX 1.3.2 weight-only quantization through LangChain's
 ``WeightOnlyQuantPipeline``, and the inspection of what every QBits layer really stores."""
 
 from __future__ import annotations

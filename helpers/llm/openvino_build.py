@@ -1,4 +1,4 @@
-"""Notebooks 01, 03, 04, 06: Today's path, building: the stateful OpenVINO IR export and ``nncf.compress_weights``
+"""Notebooks 00, 01, 03, 04, 06: Today's path, building: the stateful OpenVINO IR export and ``nncf.compress_weights``
 variants, each a locked, atomic cached build."""
 
 from __future__ import annotations

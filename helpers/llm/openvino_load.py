@@ -1,5 +1,5 @@
-"""Notebooks 01, 03, 04, 06: Today's path, checking and loading: weight constants of an IR by element type ("nf4 asked,
-nf4 found"), and ``OVModelForCausalLM`` behind LangChain."""
+"""Notebooks 00, 01, 03, 04, 06: Today's path, checking and loading: weight constants of an IR by element type ("nf4
+asked, nf4 found"), and ``OVModelForCausalLM`` behind LangChain."""
 
 from __future__ import annotations
 

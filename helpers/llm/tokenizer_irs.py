@@ -1,6 +1,6 @@
-"""Notebooks 01, 03, 04, 06: The tokenizer as OpenVINO IRs (``openvino_tokenizer.xml`` / ``openvino_detokenizer.xml``),
-which OpenVINO GenAI's ``LLMPipeline`` reads from the model folder. Built with the model, in the same cached IR
-build (``helpers.llm``)."""
+"""Notebooks 00, 01, 03, 04, 06: The tokenizer as OpenVINO IRs (``openvino_tokenizer.xml`` /
+``openvino_detokenizer.xml``), which OpenVINO GenAI's ``LLMPipeline`` reads from the model folder. Built with the model,
+in the same cached IR build (``helpers.llm``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Notebooks 01, 03: Side-by-side LLM variants for notebook 03: build each one, check it, time it on the same prompt,
+"""Notebook 03: Side-by-side LLM variants for notebook 03: build each one, check it, time it on the same prompt,
 one row each."""
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from helpers import device
+from helpers.advice import pick as advice
 from helpers.core.results import ResultsStore
 from helpers.core.settings import COMMITTED_RESULTS, REPO_ROOT, results_files
 from helpers.latency import sizes
@@ -33,7 +34,8 @@ RECORDED = {
     "avx512-bf16": "amd_epyc_avx512_bf16.txt",
     "amx": "sapphire_rapids_xeon_8480.txt",
 }
-SWEEP_KINDS = ("workshop", "full")  # the first one a profile has is its main sweep
+SWEEP_KINDS = advice.SWEEP_KINDS  # the first one a profile has is its main sweep
+PICK_SOURCE = "`helpers.advice.pick`: the sentence notebooks 00, 01, 04 and 06 print"
 
 
 def _recorded_cpu(isa: str) -> device.CpuInfo:
@@ -99,7 +101,12 @@ def guide_text() -> str:
         measured = {profile: lines for profile in _profiles_of(isa) if (lines := _measured(profile))}
         if not measured:
             out += ["", f"No committed measurements on an `{isa}` CPU yet: `make run` measures yours."]
+            recorded = device.machine_profile(2, cpu)
+            out += ["", f"What to run on `{recorded}` ({PICK_SOURCE}):", ""]
+            out += [f"- {line}" for line in advice.pick_lines(recorded, cpu)]
         for profile, lines in measured.items():
+            out += ["", f"What to run on `{profile}` ({PICK_SOURCE}):", ""]
+            out += [f"- {line}" for line in advice.pick_lines(profile)]
             out += ["", f"Measured on `{profile}`:", "", *lines]
     return "\n".join(out) + "\n"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import device
+from helpers.advice import pick as advice
 from helpers.core import settings
 from helpers.core.profiles import check_profile
 from helpers.core.results import ResultsStore
@@ -275,7 +276,7 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
     kinds = sorted(p.stem for p in (root / profile).glob("*.jsonl"))
     path = {kind: settings.results_path(kind, profile=profile, root=root) for kind in kinds}
     sweeps = [k for k in kinds if k not in _NOT_SWEEPS and not k.endswith("-rerun")]
-    out = []
+    out = [f"#### What to run ({label})\n\n" + "\n".join(f"- {line}" for line in advice.pick_lines(profile, root=root))]
     if "embedders" in path:
         out.append(f"#### Embedders ({label})\n\n" + rag_table(path["embedders"]))
     for kind in ["full"] if "full" in sweeps else sweeps:

@@ -1,5 +1,5 @@
-"""Notebooks 01, 03, 04, 06: Shape-aware validation before heavy work: a group size must divide every quantized layer's
-input channels.
+"""Notebooks 00, 01, 03, 04, 06: Shape-aware validation before heavy work: a group size must divide every quantized
+layer's input channels.
 
 SmolLM2-135M's linear layers take 576 (q/k/v/o, gate, up) and 1536 (down) input channels. ``group_size=128`` divides
 neither 576 nor every layer evenly: NNCF 2.11 refuses it deep inside ``compress_weights``, and ITREX 1.3.2 packs a

@@ -1,2 +1,2 @@
-"""`python -m helpers.size.answers` (no notebook yet): what changes with model size: answer quality of the RAG chain
-per model and weight format."""
+"""Notebook 01: what changes with model size: answer quality of the RAG chain per model and weight format
+(`python -m helpers.size.answers` measures it)."""

@@ -1,4 +1,4 @@
-"""`python -m helpers.size.answers` (no notebook yet): does the RAG chain answer, per model and weight format? FAQ
+"""Notebook 01 (and `python -m helpers.size.answers`): does the RAG chain answer, per model and weight format? FAQ
 questions go through retrieval over the FAQ pages and the model; each answer is scored by token F1 against the FAQ's
 own answer and by how much of it is found in the retrieved passages; means with bootstrap intervals over questions.
 
@@ -22,7 +22,7 @@ from helpers import data, llm, models
 from helpers.core import metrics, runner, timing
 from helpers.core.intervals import bootstrap_ci
 from helpers.core.results import ResultsStore
-from helpers.core.settings import enforce_offline, results_path, set_threads
+from helpers.core.settings import enforce_offline, results_files, results_path, set_threads
 from helpers.quant.woq_config import WoqConfig
 from helpers.rag import embedders, pipeline
 
@@ -165,6 +165,27 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out)
+
+
+def quality_line(model: str, profile: str) -> str:
+    """One sentence: mean token F1 with its interval per model and weight format (what size buys), from ``profile``'s
+    committed ``rag_answers.jsonl``, else from the first committed profile that answered with ``model`` (answer
+    quality is the model's, not the CPU's: greedy decoding differs across CPUs only by rounding), named."""
+    files = results_files("rag_answers")
+    ordered = [profile] * (profile in files) + [p for p in files if p != profile]
+    for name in ordered:
+        table = summary(ResultsStore(files[name]).to_frame())
+        if table.empty or model not in set(table["model"]):
+            continue
+        parts = [
+            f"{r.model} {r.format} {r.token_f1:.3f} [{r.token_f1_lo:.3f}, {r.token_f1_hi:.3f}]"
+            for r in table.sort_values("token_f1", ascending=False).itertuples()
+        ]
+        n = int(table["questions"].max())
+        return f"answer quality, mean token F1 vs the FAQ answer over {n} questions (measured on {name}): " + "; ".join(
+            parts
+        )
+    return f"answer quality of {model}: not measured yet (python -m helpers.size.answers --model {model})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Notebook 04: Accuracy against the fp32 model, with intervals you can trust.
+"""Notebooks 00, 01, 04, 06: Accuracy against the fp32 model, with intervals you can trust.
 
 * :func:`eval_windows`: fixed token windows spread over held-out Shakespeare and Python docs pages (the docs pages
   are disjoint from the calibration passages, :func:`helpers.data.heldout_docs`).

@@ -1,4 +1,4 @@
-"""Notebooks 04, 05: reading sweep results: the tidy frame, each profile's run, Pareto fronts, the
+"""Notebooks 00, 01, 04, 05, 06: reading sweep results: the tidy frame, each profile's run, Pareto fronts, the
 int4 class.
 
 Results live in ``results/<profile>/<kind>.jsonl`` (one machine profile per file, named by

@@ -1,5 +1,5 @@
-"""Notebook 04: What one sweep point measures: quantize the offline SmolLM2 on its backend, then accuracy, size,
-memory, speed.
+"""Notebooks 01, 04, 06: What one sweep point measures: quantize the offline SmolLM2 on its backend, then accuracy,
+size, memory, speed.
 
 Each point runs in a fresh process (clean peak RSS; ITREX, IPEX and OpenVINO never share a process), so a crash in
 one backend is recorded as that point's failure. Used by :mod:`helpers.sweep` (CLI, local or Ray) and notebook 04.
@@ -11,6 +11,7 @@ import math
 import random
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from helpers import data, device, llm, models
@@ -218,13 +219,8 @@ def load_point(
             "notes": info["notes"],
         }
         return model, tokenizer, facts
-    ir = llm.export_openvino_llm(model_dir)
-    if point.weight_dtype == "fp32":
-        path, found = ir, llm.assert_ov_matches(ir, "fp32")
-    else:
-        plan = openvino_plan_for(point, cfg)
-        path = llm.compress_openvino_llm(plan, ir, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens)
-        found = llm.assert_ov_matches(path, plan)
+    path = openvino_ir_for(point, model, budget)
+    found = llm.assert_ov_matches(path, "fp32" if point.weight_dtype == "fp32" else openvino_plan_for(point, cfg))
     meta = llm.read_ov_meta(path) or {}
     model, tokenizer = llm.load_openvino_llm(path, num_threads)
     bin_bytes = sum(f.stat().st_size for f in path.glob("*.bin"))
@@ -239,6 +235,20 @@ def load_point(
         "notes": meta.get("notes"),
     }
     return model, tokenizer, facts
+
+
+def openvino_ir_for(point: SweepPoint, model: str = models.DEFAULT_CAUSAL_LM, budget: EvalBudget | None = None) -> Path:
+    """The IR folder of an OpenVINO point on ``model``: the exported fp32 IR, or its NNCF-compressed copy (data-aware
+    points calibrate on ``budget``'s passages, default the standard budget); exported and compressed once, cached."""
+    if point.backend != "openvino":
+        raise ValueError(f"backend={point.backend!r} has no IR: allowed values are openvino")
+    budget = budget or BUDGETS["standard"]
+    ir = llm.export_openvino_llm(models.causal_lm_dir(model=model))
+    if point.weight_dtype == "fp32":
+        return ir
+    calib = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "GPTQ") else None
+    plan = openvino_plan_for(point)
+    return llm.compress_openvino_llm(plan, ir, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens)
 
 
 def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> dict[str, Any]:

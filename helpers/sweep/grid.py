@@ -1,7 +1,7 @@
-"""Notebook 04: Sweep grids: a point is (backend, weight_dtype, group_size, scheme, algorithm, compute_dtype, ratio); a
-grid is a named, ordered list of points. ``ratio`` < 1 is NNCF's mixed precision (that share of the linear weights
-in the 4-bit format, the rest in int8). Run a grid with ``python -m helpers.sweep``; points a backend cannot run
-become rows with ``status="unsupported"`` and the reason, never dropped."""
+"""Notebooks 00, 01, 04, 06: Sweep grids: a point is (backend, weight_dtype, group_size, scheme, algorithm,
+compute_dtype, ratio); a grid is a named, ordered list of points. ``ratio`` < 1 is NNCF's mixed precision (that share of
+the linear weights in the 4-bit format, the rest in int8). Run a grid with ``python -m helpers.sweep``; points a backend
+cannot run become rows with ``status="unsupported"`` and the reason, never dropped."""
 
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ class SweepPoint:
         mixed = "" if self.ratio == 1 else f" {self.ratio:.0%}+int8"
         compute = "" if self.compute_dtype in ("fp32", "auto") else f" {self.compute_dtype}-compute"
         group = "per-channel" if self.group_size == -1 else f"g{self.group_size}"
+        if self.backend == "openvino" and self.weight_dtype == "int8" and self.group_size != -1:
+            group = f"per-channel (g{self.group_size} asked)"  # NNCF int8 has no groups: the IR is per-channel
         return f"{self.backend} {self.weight_dtype} {group} {self.scheme}{algo}{mixed}{compute}"
 
 

@@ -1,5 +1,5 @@
-"""Notebook 04: Verdicts with intervals: every speed ratio and accuracy change carries its 95 % interval, and a bar
-whose interval straddles it is a *tie within noise*, not a finding.
+"""Notebooks 00, 01, 04, 06: Verdicts with intervals: every speed ratio and accuracy change carries its 95 % interval,
+and a bar whose interval straddles it is a *tie within noise*, not a finding.
 
 Works on sweep rows that carry the raw timing samples (``decode_ms_samples``, GenAI ``*_tpot_ms_samples``) and the
 accuracy intervals of :func:`helpers.sweep.accuracy.accuracy_row` (``ppl_change_lo``/``_hi``, ``kld_mean``, ...). Rows
@@ -173,7 +173,8 @@ def pick_lines(df: pd.DataFrame, peer: dict | None = None, max_ppl_increase: flo
             lines.append(f"{backend}: no measured point within +{max_ppl_increase:.0%} perplexity of fp32")
             continue
         lines.append(
-            f"{backend}: pick {best['label']}: {best['decode_tokens_per_s']:.1f} tok/s, "
+            f"{backend}: fastest within +{max_ppl_increase:.0%} perplexity: {best['label']}: "
+            f"{best['decode_tokens_per_s']:.1f} tok/s, "
             f"{_span(best, 'decode_speedup', '.2f', 'x')} fp32 decode, perplexity {_span(best, 'ppl_change', '+.1%')}"
         )
     bad = broken(df)

@@ -1,4 +1,4 @@
-"""Notebooks 01, 02, 03, 04, 06: A validated, frozen mirror of ITREX 1.3.2's ``WeightOnlyQuantConfig`` and its
+"""Notebooks 00, 01, 02, 03, 04, 06: A validated, frozen mirror of ITREX 1.3.2's ``WeightOnlyQuantConfig`` and its
 OpenVINO/NNCF translation.
 
 ``WoqConfig`` has the same fields and defaults as ``intel_extension_for_transformers.transformers.

@@ -1,5 +1,5 @@
-"""Notebooks 01, 02, 03, 04, 06: What each ``WeightOnlyQuantConfig`` field accepts (exactly as ITREX 1.3.2 lists it),
-the field notes, and the refusal messages that name the field, the value and the allowed values."""
+"""Notebooks 00, 01, 02, 03, 04, 06: What each ``WeightOnlyQuantConfig`` field accepts (exactly as ITREX 1.3.2 lists
+it), the field notes, and the refusal messages that name the field, the value and the allowed values."""
 
 from __future__ import annotations
 
@@ -65,8 +65,10 @@ field_docs: dict[str, str] = {
     "scale_dtype": "Storage of the per-group scales: fp32; fp8_e8m0 (power-of-two) only for fp8 weights.",
     "mse_range": "RTN only: search one clip ratio per layer in 1.0, 0.995, ..., 0.805 minimising weight MSE.",
     "use_double_quant": "Quantize the scales too (QLoRA-style). Upstream marks it not supported yet: must stay False.",
-    "double_quant_dtype": "Reserved for double quantization; ITREX 1.3.2 never sets it. Must stay None.",
-    "double_quant_scale_dtype": "Reserved for double quantization; ignored by ITREX 1.3.2. Must stay None.",
+    "double_quant_dtype": "Reserved for double quantization; ITREX 1.3.2 never reads it (the documented example "
+    "sets int8 to no effect). The cookbook's WoqConfig keeps it None.",
+    "double_quant_scale_dtype": "Reserved for double quantization; never read by ITREX 1.3.2. The cookbook's "
+    "WoqConfig keeps it None.",
     "group_size": "Input channels sharing one scale; -1 = one scale per output channel. 32 by default.",
     "scheme": "sym (scale only) or asym (scale + zero point; integer weights, fp32 compute/scales only).",
     "algorithm": "RTN (round to nearest, data-free), AWQ (activation-aware scaling) or TEQ (trained scales); "

@@ -1,4 +1,4 @@
-"""Notebooks 01, 02, 03, 04, 06: ``WoqConfig``: the validated, frozen mirror of ITREX 1.3.2's
+"""Notebooks 00, 01, 02, 03, 04, 06: ``WoqConfig``: the validated, frozen mirror of ITREX 1.3.2's
 ``WeightOnlyQuantConfig``, its field tables and the CPU flags each compute dtype needs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Notebooks 01, 02, 03, 04, 06: ``WoqConfig`` -> the real ITREX 1.3.2 ``WeightOnlyQuantConfig``, and which compute
+"""Notebooks 00, 01, 02, 03, 04, 06: ``WoqConfig`` -> the real ITREX 1.3.2 ``WeightOnlyQuantConfig``, and which compute
 dtypes QBits runs on a CPU."""
 
 from __future__ import annotations

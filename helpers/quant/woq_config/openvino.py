@@ -1,5 +1,5 @@
-"""Notebooks 01, 02, 03, 04, 06: ``WoqConfig`` -> ``nncf.compress_weights`` (NNCF 2.11): the plan, and what cannot be
-reproduced."""
+"""Notebooks 00, 01, 02, 03, 04, 06: ``WoqConfig`` -> ``nncf.compress_weights`` (NNCF 2.11): the plan, and what cannot
+be reproduced."""
 
 from __future__ import annotations
 

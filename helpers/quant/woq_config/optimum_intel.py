@@ -1,4 +1,4 @@
-"""Notebooks 01, 02, 03, 04, 06: ``WoqConfig`` -> optimum-intel 1.17.2 ``OVWeightQuantizationConfig`` kwargs, where
+"""Notebooks 00, 01, 02, 03, 04, 06: ``WoqConfig`` -> optimum-intel 1.17.2 ``OVWeightQuantizationConfig`` kwargs, where
 that class can express it."""
 
 from __future__ import annotations
