@@ -5,10 +5,12 @@ and compares the cells marked `# NBVAL_CHECK_OUTPUT`.
 """
 
 import json
+import re
 
 import pytest
 
 from helpers.tools import notebooks
+from helpers.tools.clean_outputs import WIDGET_MIME
 
 SPECS = notebooks.available()
 
@@ -52,6 +54,8 @@ RECIPES = {
     "06_rag_latency_where_time_goes": ("openvino_genai.LLMPipeline(", "OpenVINOGenAILLM.from_model_dir("),
 }
 WARNING_LINES_MAX = 20
+#: Absolute paths of a machine (checkouts, home folders, temporary folders) that a saved output must not show.
+MACHINE_PATH = re.compile(r"(?:/work/|/tmp/|/root/|/home/[\w.-]+/|/Users/[\w.-]+/|/opt/)[\w./-]*")
 
 
 def _code(spec) -> str:
@@ -90,6 +94,19 @@ def test_committed_outputs_are_clean(spec):
     assert len(bars) <= 4, f"{spec.name}: {len(bars)} progress-bar lines saved, e.g. {bars[:2]}"
     params = nb["metadata"].get("papermill", {}).get("parameters")
     assert params == {}, f"{spec.name}: committed from parameters {params}, not its stated defaults"
+    texts = [
+        "".join(value) if isinstance(value, (str, list)) else ""
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+        for value in [o.get("text", ""), *o.get("data", {}).values(), *o.get("traceback", [])]
+        if not isinstance(value, dict)
+    ]
+    noisy = [t[:120] for t in texts if "\x1b[" in t or "━" in t or re.search(r"^\s*[│┍┝┕]", t, re.MULTILINE)]
+    assert not noisy, f"{spec.name}: progress bars, escape codes or box-drawn tables saved, e.g. {noisy[:2]}"
+    widgets = [o for c in nb["cells"] for o in c.get("outputs", []) if WIDGET_MIME in o.get("data", {})]
+    assert not widgets, f"{spec.name}: {len(widgets)} widget outputs saved"
+    paths = sorted({m for t in texts for m in MACHINE_PATH.findall(t)})
+    assert not paths, f"{spec.name}: machine paths in saved outputs: {paths[:3]}"
 
 
 def test_the_map_in_00_lists_every_notebook():

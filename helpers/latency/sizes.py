@@ -30,8 +30,7 @@ LINE_STYLES = {"int8": ":", "int4-sym-g128-all": "--", "gguf": "-."}
 
 def parameters(model: str) -> float:
     """A registry model's parameter count as a number ("135M" -> 1.35e8, "1.5B" -> 1.5e9)."""
-    text = models.get_causal_lm(model).parameters
-    return float(text[:-1]) * {"M": 1e6, "B": 1e9}[text[-1]]
+    return models.get_causal_lm(model).parameter_count
 
 
 def bandwidth(path: str | Path) -> dict[str, list[float]]:

@@ -43,6 +43,11 @@ class CausalLM:
     notes: str = field(default="", compare=False)
 
     @property
+    def parameter_count(self) -> float:
+        """:attr:`parameters` as a number ("135M" -> 1.35e8, "1.5B" -> 1.5e9)."""
+        return float(self.parameters[:-1]) * {"M": 1e6, "B": 1e9}[self.parameters[-1]]
+
+    @property
     def fp32_dir_name(self) -> str:
         """Cache folder of the dequantized fp32 Hugging Face model."""
         return f"{self.name}-fp32"

@@ -76,6 +76,7 @@ def rag_table(path: Path) -> str:
         "cosine_mean",
         "texts_per_s_b32",
         "speedup_b32",
+        "speedup_best",
         "query_p50_ms",
         "model_bytes",
     ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from helpers import models
 from helpers.core.profiles import ProfileRun
 from helpers.sweep.analysis import BASELINE_KEY, row_interval
 
@@ -73,10 +74,11 @@ PUBLISHED: tuple[Published, ...] = (
             "fp32": BASELINE_KEY,
             "int8": "openvino/int8/g32/sym/RTN/auto",
             "nf4": "openvino/nf4/g64/sym/RTN/auto",
-            "int4": "openvino/int4/g64/sym/RTN/auto",
+            "int4": "openvino/int4/g32/asym/RTN/auto",
         },
-        "NNCF's 4-bit rows are mixed precision (the rest of the layers int8) with other group sizes and schemes; ours "
-        "are all-4-bit, sym, groups of 64, on SmolLM2-135M and our held-out text: only the coarse ordering compares",
+        "NNCF's 4-bit rows are mixed precision (the rest of the layers int8) and its nf4 uses groups of 128; ours are "
+        "all-4-bit, int4 asym g32 as published, nf4 g64 (g128 does not divide SmolLM2's 576 channels), int8 per "
+        "channel, on SmolLM2-135M and our held-out text: only the coarse ordering compares",
     ),
 )
 
@@ -112,7 +114,9 @@ def _paired_perplexity(row: pd.Series, fp32_perplexity: float | None) -> tuple[f
     return value, value, value
 
 
-def compare_with_published(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare_with_published(
+    df: pd.DataFrame, studies: tuple[Published, ...] = PUBLISHED
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per study: published value and rank next to ours (with the 95 % interval of its change vs fp32, on the
     perplexity scale); and a summary judging the orderings with :func:`order_verdict` (agrees / DISAGREES / tie
     within noise).
@@ -124,7 +128,7 @@ def compare_with_published(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     by_key = df.set_index("key") if not df.empty else pd.DataFrame()
     base = by_key.loc[BASELINE_KEY] if BASELINE_KEY in by_key.index else None
     fp32_ppl = float(base["perplexity"]) if base is not None and base.get("status") == "ok" else None
-    for study in PUBLISHED:
+    for study in studies:
         ours: dict[str, tuple[float, float, float]] = {}
         for label, key in study.ours.items():
             row = by_key.loc[key] if key in by_key.index else None
@@ -170,3 +174,51 @@ def compare_runs(runs: list[ProfileRun]) -> tuple[pd.DataFrame, pd.DataFrame]:
         parts = [tuple(t.assign(profile=None) for t in compare_with_published(pd.DataFrame()))]
     rows, summary = (pd.concat([p[i] for p in parts], ignore_index=True) for i in (0, 1))
     return rows[["profile", *rows.columns[:-1]]], summary[["profile", *summary.columns[:-1]]]
+
+
+#: The studies whose points the accuracy-transfer table holds (``python -m helpers.sweep.transfer``), keyed as its
+#: rows are (without the model prefix): read at the largest model measured, the size closest to the papers'.
+AT_SIZE: tuple[Published, ...] = (
+    Published(
+        PUBLISHED[0].study,
+        PUBLISHED[0].setting,
+        PUBLISHED[0].values,
+        {"Int4": "openvino/int4/g64/sym/RTN/fp32", "NF4 + DQ": "openvino/nf4/g64/sym/RTN/fp32"},
+        "ours: NNCF int4 sym g64 and nf4 g64 (blocks of 64 as published, no double quantization), one model on our "
+        "held-out text; the transfer table has no fp4 point",
+    ),
+    Published(
+        PUBLISHED[3].study,
+        PUBLISHED[3].setting,
+        PUBLISHED[3].values,
+        {
+            "fp32": BASELINE_KEY,
+            "int8": "openvino/int8/g-1/sym/RTN/fp32",
+            "nf4": "openvino/nf4/g64/sym/RTN/fp32",
+            "int4": "openvino/int4/g32/asym/AWQ/fp32",
+        },
+        "ours: all-4-bit (NNCF's rows keep part of the layers int8); int4 asym g32 as published but with AWQ + scale "
+        "estimation (the transfer table's data-aware point), nf4 g64 instead of g128",
+    ),
+)
+
+
+def transfer_frame(rows: pd.DataFrame, model: str) -> pd.DataFrame:
+    """One model's accuracy-transfer rows shaped like a sweep's (keys without the model prefix, a torch fp32
+    baseline row carrying the fp32 perplexity) for :func:`compare_with_published`."""
+    ok = rows[(rows["model"] == model) & (rows["status"] == "ok")] if not rows.empty else rows
+    if ok.empty:
+        return pd.DataFrame(columns=["key", "status", "perplexity"])
+    points = ok.assign(key=ok["key"].str.removeprefix(f"{model}/"))
+    base = {"key": BASELINE_KEY, "status": "ok", "perplexity": float(ok["perplexity_fp32"].iloc[0])}
+    return pd.concat([pd.DataFrame([base]), points], ignore_index=True)
+
+
+def compare_at_size(rows: pd.DataFrame) -> tuple[str | None, pd.DataFrame, pd.DataFrame]:
+    """:data:`AT_SIZE` judged on the largest model of an accuracy-transfer results frame: ``(model, rows,
+    summary)`` as :func:`compare_with_published` gives them (``model`` None when the frame has no ok rows)."""
+    ok = rows[rows["status"] == "ok"] if not rows.empty else rows
+    if ok.empty:
+        return None, *compare_with_published(pd.DataFrame(), AT_SIZE)
+    model = max(set(ok["model"]), key=lambda name: models.get_causal_lm(name).parameter_count)
+    return model, *compare_with_published(transfer_frame(ok, model), AT_SIZE)

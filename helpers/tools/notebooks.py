@@ -21,6 +21,7 @@ from typing import Any
 from helpers.core.results import ResultsStore
 from helpers.core.settings import NOTEBOOKS_DIR, REPO_ROOT, enforce_offline, results_path
 from helpers.core.timing import profile_record
+from helpers.tools.clean_outputs import clean_outputs
 
 BUILD_DIR = REPO_ROOT / "build"
 TIMES_KIND = "notebook_times"  # results/<profile>/notebook_times.jsonl: wall times of full runs
@@ -195,7 +196,8 @@ def _execute_timed(
 
 
 def _strip_volatile_metadata(path: Path, params: dict[str, Any], keep: int = 5) -> list[dict[str, Any]]:
-    """Drop papermill's per-cell timestamps so committed notebooks change only when outputs change, and record the
+    """Drop papermill's per-cell timestamps so committed notebooks change only when outputs change, third-party noise
+    from the outputs (:mod:`helpers.tools.clean_outputs`), and record the
     parameters this run really used (papermill keeps a previous run's when none are injected).
 
     Returns the ``keep`` slowest code cells (index, seconds, first source line), read before the timings go."""
@@ -205,6 +207,8 @@ def _strip_volatile_metadata(path: Path, params: dict[str, Any], keep: int = 5) 
     slowest = _slowest_cells(nb.cells, keep)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = clean_outputs(cell.outputs)  # third-party noise out, what the cells print kept
         pm_meta = cell.metadata.get("papermill")
         if pm_meta is not None:
             for key in ("start_time", "end_time", "duration"):
