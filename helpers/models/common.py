@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: Where the offline model packages are, and the one way their converted folders are
+"""Every notebook: Where the offline model packages are, and the one way their converted folders are
 built and kept current."""
 
 from __future__ import annotations

