@@ -26,6 +26,10 @@ NOISE_LINES: tuple[re.Pattern[str], ...] = tuple(
         r"^The (cos|sin)_cached attribute will be removed in 4\.39",  # transformers 4.38 Llama RoPE deprecation
         r"^\s*[│┃┍┑┕┙┝┥┯┷┿├┤┼└┘┌┐╭╮╰╯]",  # rows and rules of NNCF's / rich's box-drawn tables
         r"━",  # rich progress bars (NNCF compression, optimum export)
+        r"^Token indices sequence length is longer than the specified maximum sequence length",  # transformers, on
+        # purpose: the evaluation tokenizes whole texts and cuts them into windows itself
+        r"rich/live\.py:\d+: UserWarning: install \"ipywidgets\" for Jupyter support",  # rich, NNCF's bars
+        r"^\s*warnings\.warn\('install \"ipywidgets\" for Jupyter support'\)",
     )
 )
 #: HTML tags, stripped before an HTML display's text is judged.
