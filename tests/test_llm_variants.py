@@ -38,6 +38,7 @@ def test_recorded_rows_and_verdicts():
     assert lines == [
         "ITREX nf4: 20.0 tok/s = 1.20x torch fp32 decode (misses the 1.5x bar)",
         "OpenVINO int4 g64: 66.7 tok/s = 4.00x torch fp32 decode (meets the 3x bar)",
+        "the seed path (every ITREX row, 1): 1.20x-1.20x torch fp32 decode; fastest: ITREX nf4",
     ]
     assert variants.variant_verdicts(pd.DataFrame([{"variant": "x", "status": "ok", "decode_ms_per_token": 1.0}])) == [
         "no 'torch fp32' row to compare with"

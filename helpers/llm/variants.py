@@ -117,6 +117,13 @@ def variant_verdicts(rows, baseline: str = "torch fp32") -> list[str]:
             f"{best['variant']}: {best['decode_tokens_per_s']:.1f} tok/s = {speedup:.2f}x torch fp32 decode "
             f"({verdict} the {bar:g}x bar)"
         )
+    seed = ok[ok["variant"].str.startswith("ITREX ")]
+    if not seed.empty:
+        ratios = float(base.iloc[0]) / seed["decode_ms_per_token"]
+        lines.append(
+            f"the seed path (every ITREX row, {len(seed)}): {ratios.min():.2f}x-{ratios.max():.2f}x torch fp32 decode; "
+            + ("none of them faster" if ratios.max() < 1 else f"fastest: {seed.loc[ratios.idxmax(), 'variant']}")
+        )
     return lines
 
 
