@@ -164,3 +164,50 @@ def test_stripping_timings_reports_the_slowest_cells_first(tmp_path):
         {"cell": 2, "seconds": 7.0, "first_line": "medium()"},
     ]
     assert all("duration" not in c.metadata["papermill"] for c in nbformat.read(path, as_version=4).cells)
+
+
+#: Numbers with a unit that markdown may state without an output printing them: the interval level every table uses,
+#: and published settings quoted from the papers (05's NNCF rows: 60 % of layers in nf4, 50 % in int4).
+PROSE_CONSTANTS = {"95 %", "60 %", "50 %"}
+PROSE_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(x|×|%|ms|tok/s|texts/s|GB/s|MB)(?!\w)")
+
+
+@pytest.mark.parametrize("spec", notebooks.available(), ids=lambda s: s.name)
+def test_prose_numbers_are_printed_by_the_notebook(spec):
+    """A measured-looking number in a markdown cell (a ratio, a share, a speed, a size) must appear in the notebook's
+    own outputs or code, so prose cannot quote a result the page does not show (or a stale one)."""
+    nb = json.loads(spec.path.read_text())
+    shown = " ".join(
+        "".join(c["source"])
+        + " ".join(
+            "".join(o.get("text", "")) + " ".join("".join(v) for k, v in o.get("data", {}).items() if "text" in k)
+            for o in c.get("outputs", [])
+        )
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+    )
+    stray = [
+        m.group(0)
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown"
+        for m in PROSE_NUMBER.finditer("".join(c["source"]))
+        if m.group(1) not in shown and f"{m.group(1)} {m.group(2)}" not in PROSE_CONSTANTS
+    ]
+    assert not stray, f"{spec.name}: prose numbers no cell prints: {stray}"
+
+
+THIS_CPU_CLAIM = re.compile(r"(missing|lacks|has no|without)[^.\n]{0,40}\bthis CPU\b|\bthis CPU\b[^.\n]{0,30}(lacks|has no)")
+
+
+@pytest.mark.parametrize("spec", notebooks.available(), ids=lambda s: s.name)
+def test_prose_does_not_say_what_this_cpu_lacks(spec):
+    """Markdown is the same on every machine: what *this* CPU has or lacks is printed by a cell (the device line),
+    never stated in prose (a sentence true on one machine is false on the next)."""
+    nb = json.loads(spec.path.read_text())
+    claims = [
+        m.group(0)
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown"
+        for m in THIS_CPU_CLAIM.finditer("".join(c["source"]))
+    ]
+    assert not claims, f"{spec.name}: prose states what this CPU lacks: {claims}"
