@@ -196,7 +196,9 @@ def test_prose_numbers_are_printed_by_the_notebook(spec):
     assert not stray, f"{spec.name}: prose numbers no cell prints: {stray}"
 
 
-THIS_CPU_CLAIM = re.compile(r"(missing|lacks|has no|without)[^.\n]{0,40}\bthis CPU\b|\bthis CPU\b[^.\n]{0,30}(lacks|has no)")
+THIS_CPU_CLAIM = re.compile(
+    r"(missing|lacks|has no|without)[^.\n]{0,40}\bthis CPU\b|\bthis CPU\b[^.\n]{0,30}(lacks|has no)"
+)
 
 
 @pytest.mark.parametrize("spec", notebooks.available(), ids=lambda s: s.name)
