@@ -50,12 +50,15 @@ def test_pareto_mask():
 
 def test_pareto_scatter_and_speedup_bars_draw():
     df = pd.DataFrame({"name": ["fp32", "int8"], "lat": [2.0, 1.0], "acc": [0.9, 0.89], "dtype": ["fp32", "int8"]})
-    ax = plots.pareto_scatter(df, x="lat", y="acc", label="name", color_by="dtype")
-    assert ax.get_xlabel() == "lat"
-    ax2 = plots.speedup_bars(df, label="name", value="lat", baseline_label="fp32")
+    ax = plots.pareto_scatter(
+        df, x="lat", y="acc", label="name", color_by="dtype", xlabel="latency (s)", ylabel="accuracy (share)"
+    )
+    assert ax.get_xlabel() == "latency (s)"
+    ax2 = plots.speedup_bars(df, label="name", value="lat", baseline_label="fp32", what="texts/s")
     assert len(ax2.patches) == 2
+    assert ax2.get_xlabel() == "texts/s relative to fp32 (ratio; > 1 is faster)"  # a human label, not a column
     with pytest.raises(ValueError, match="allowed values"):
-        plots.speedup_bars(df, label="name", value="lat", baseline_label="nope")
+        plots.speedup_bars(df, label="name", value="lat", baseline_label="nope", what="texts/s")
 
 
 def test_pareto_scatter_labels_the_front_only_and_draws_intervals():
@@ -75,16 +78,20 @@ def test_pareto_scatter_labels_the_front_only_and_draws_intervals():
         x="ms",
         y="kld",
         label="name",
+        xlabel="decode ms/token",
+        ylabel="KLD (nats)",
         higher_y_is_better=False,
         x_interval=("ms_lo", "ms_hi"),
         y_interval=("kld_lo", "kld_hi"),
     )
     assert sorted(t.get_text() for t in ax.texts) == ["accurate", "fast"]  # the dominated point is not labelled
     assert len(ax.containers) == 3  # one error bar per row (the NaN x interval still has a y interval)
-    every = plots.pareto_scatter(df, x="ms", y="kld", label="name", higher_y_is_better=False, annotate="all")
+    every = plots.pareto_scatter(
+        df, x="ms", y="kld", label="name", xlabel="ms", ylabel="KLD", higher_y_is_better=False, annotate="all"
+    )
     assert len(every.texts) == 3 and not every.containers
     with pytest.raises(ValueError, match="annotate='some' is invalid: allowed values are 'front', 'all'"):
-        plots.pareto_scatter(df, x="ms", y="kld", label="name", annotate="some")
+        plots.pareto_scatter(df, x="ms", y="kld", label="name", xlabel="ms", ylabel="KLD", annotate="some")
 
 
 def test_environment_record_names_the_profile_isa_class_and_flags(monkeypatch):

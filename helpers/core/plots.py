@@ -20,8 +20,8 @@ def pareto_scatter(
     color_by: str | None = None,
     marker_by: str | None = None,
     title: str = "",
-    xlabel: str | None = None,
-    ylabel: str | None = None,
+    xlabel: str,
+    ylabel: str,
     logx: bool = False,
     x_interval: tuple[str, str] | None = None,
     y_interval: tuple[str, str] | None = None,
@@ -68,8 +68,8 @@ def pareto_scatter(
     ax.plot(front_pts[x], front_pts[y], "--", color="grey", drawstyle="steps-post", label="Pareto front", zorder=2)
     for name, handle in _legend_handles(colors, markers, plt):
         ax.plot([], [], handle[0], color=handle[1], label=name, linestyle="none")
-    ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(ylabel or y)
+    ax.set_xlabel(xlabel)  # required: a human label with its unit, never the column name
+    ax.set_ylabel(ylabel)
     if logx:
         ax.set_xscale("log")
     ax.set_title(title)
@@ -120,8 +120,11 @@ def _legend_handles(colors: dict, markers: dict, plt) -> list[tuple[str, tuple[s
     return handles
 
 
-def speedup_bars(df: pd.DataFrame, *, label: str, value: str, baseline_label: str, title: str = "", ax=None):
-    """Horizontal bars of ``value`` relative to the row whose ``label`` is ``baseline_label`` (ratios, one run)."""
+def speedup_bars(
+    df: pd.DataFrame, *, label: str, value: str, baseline_label: str, what: str, title: str = "", ax=None
+):
+    """Horizontal bars of ``value`` relative to the row whose ``label`` is ``baseline_label`` (ratios, one run);
+    ``what`` names the measure for the axis, with its unit (e.g. "decode tokens/s")."""
     import matplotlib.pyplot as plt
 
     base = df.loc[df[label] == baseline_label, value]
@@ -134,7 +137,7 @@ def speedup_bars(df: pd.DataFrame, *, label: str, value: str, baseline_label: st
     for i, ratio in enumerate(ratios):
         ax.text(ratio, i, f" {ratio:.2f}x", va="center", fontsize=8)
     ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"{value} relative to {baseline_label}")
+    ax.set_xlabel(f"{what} relative to {baseline_label} (ratio; > 1 is faster)")
     ax.set_title(title)
     ax.invert_yaxis()
     return ax

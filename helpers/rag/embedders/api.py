@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpers.core.cache import library_versions
 from helpers.core.settings import cache_dir, enforce_offline, set_threads
+from helpers.core.timing import run_in_fresh_process
 from helpers.rag.embedders.builds import (
     _artifact_dir_name,
     _build_ipex_int8,
@@ -79,7 +80,9 @@ def build_artifact(name: str, calibration_texts: Sequence[str] | None = None) ->
     fp32_dir = _cached_build(
         _artifact_dir_name("ov-fp32"),
         {"variant": "ov-fp32", **library_versions("openvino", "optimum-intel")},
-        _build_ov_fp32,
+        # a fresh process: once ITREX is imported (01's QuantizedBgeEmbeddings cell) the PyTorch frontend fails on
+        # prim::GetAttr and optimum-intel falls back to an ONNX export, printing the whole failure
+        lambda source, out: run_in_fresh_process(_build_ov_fp32, source, out),
     )
     if name in ("ov-fp32", "ov-bf16"):
         return fp32_dir
