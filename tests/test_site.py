@@ -30,6 +30,12 @@ def test_every_catalogue_notebook_and_readme_is_a_page(site: Path) -> None:
     assert (site / "run_times.html").is_file()
 
 
+def test_notebook_pages_get_a_wide_column(site: Path) -> None:
+    assert (site / "stylesheets" / "cookbook.css").read_text(encoding="utf-8") == build.NOTEBOOK_CSS
+    page = (site / "notebooks" / build.notebook_names()[0] / f"{build.notebook_names()[0]}.html").read_text()
+    assert "stylesheets/cookbook.css" in page  # every page links it; the rules apply where a notebook is shown
+
+
 def test_expected_pages_count_image_outputs(tmp_path: Path) -> None:
     notebook = tmp_path / "n.ipynb"
     notebook.write_text(

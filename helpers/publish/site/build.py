@@ -57,6 +57,15 @@ def _times_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Notebook pages get the width code and tables need: the theme's content column (~500 px between the two side bars
+#: at 1280 px) cut code cells at ~60 characters; the page's table of contents goes (the left navigation keeps it).
+NOTEBOOK_CSS = """\
+.md-grid { max-width: 1600px; }
+.md-main:has(.jupyter-wrapper) .md-sidebar--secondary { display: none; }
+.md-main:has(.jupyter-wrapper) .md-content { max-width: none; }
+"""
+
+
 def stage(dest: Path = STAGE_DIR) -> Path:
     """Copy the site's pages into ``dest`` (emptied first): index, docs pages, each notebook folder's README and
     executed notebook, and the wall-times page."""
@@ -72,6 +81,8 @@ def stage(dest: Path = STAGE_DIR) -> Path:
         for source in (NOTEBOOKS_DIR / name / "README.md", NOTEBOOKS_DIR / name / f"{name}.ipynb"):
             shutil.copy(source, folder / source.name)
     (dest / "run_times.md").write_text(_times_page(), encoding="utf-8")
+    (dest / "stylesheets").mkdir()
+    (dest / "stylesheets" / "cookbook.css").write_text(NOTEBOOK_CSS, encoding="utf-8")
     return dest
 
 
@@ -94,6 +105,7 @@ def mkdocs_config(stage_dir: Path, site_dir: Path) -> dict[str, Any]:
             "font": False,  # no Google Fonts: the site must work offline
             "features": ["navigation.sections", "navigation.top", "search.highlight", "content.code.copy"],
         },
+        "extra_css": ["stylesheets/cookbook.css"],
         "plugins": [
             "search",
             {
