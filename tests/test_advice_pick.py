@@ -66,3 +66,15 @@ def test_the_decision_guide_prints_the_pick_of_every_committed_profile() -> None
     for profile in sorted({p for kind in ("workshop", "full", "transfer") for p in results_files(kind)}):
         for line in advice.pick_lines(profile):
             assert line in text, line
+
+
+def test_accuracy_without_speed_for_a_model_gets_the_rules(tmp_path) -> None:
+    import json
+
+    folder = tmp_path / "acme-cpu-avx2-t2"
+    folder.mkdir()
+    qwen = "qwen2.5-coder-0.5b-instruct"
+    (folder / "transfer.jsonl").write_text(json.dumps({"model": qwen, "status": "ok", "key": f"{qwen}/x"}) + "\n")
+    (folder / "size_latency.jsonl").write_text(json.dumps({"model": "smollm2-135m-instruct", "status": "ok"}) + "\n")
+    found = advice.pick("acme-cpu-avx2-t2", qwen, root=tmp_path)
+    assert found.basis == "rules" and found.point == advice.RULES_POINT

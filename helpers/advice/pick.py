@@ -197,7 +197,10 @@ def pick(profile: str, model: str = models.DEFAULT_CAUSAL_LM, cpu: device.CpuInf
             point=point, evidence=evidence, source_profile=sweep_at, moved=moved,
         )
     both = set(results_files("transfer", base)) & set(results_files("size_latency", base))
-    with_model = [p for p in sorted(both) if _has_model(results_files("transfer", base)[p], spec.name)]
+    with_model = [
+        p for p in sorted(both)
+        if all(_has_model(results_files(kind, base)[p], spec.name) for kind in ("transfer", "size_latency"))
+    ]
     at = nearest_profile(profile, with_model)
     if at is None:
         return _rules(spec.name, profile, cpu)
