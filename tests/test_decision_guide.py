@@ -14,4 +14,4 @@ def test_decision_guide_covers_every_isa_class_and_says_what_is_unmeasured():
         assert f"\n## {isa} (recorded: " in text
     assert "Measured on `intel-xeon-amx-t2`" in text  # the AMX Xeon: embedders and the workshop grid
     assert "Measured on `amd-epyc-avx2-t2`" in text and "Measured on `amd-epyc-avx512-bf16-t2`" in text
-    assert "weight-only sweeps: none under the current accuracy protocol" in text  # the AVX2 sweeps are legacy
+    assert "amd-epyc-avx2-t2/workshop.jsonl" in text  # the AVX2 EPYC's workshop grid, measured 2026-12-06

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from helpers.core.settings import REPO_ROOT
+
 #: Terminal control sequences (cursor hide / show, colours) that progress bars write.
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: Whole lines printed by third-party libraries, never by a cell: what prints each is in the comment.
@@ -42,6 +44,7 @@ def clean_text(text: str) -> str:
     """``text`` without escape codes and without the lines :data:`NOISE_LINES` names (blank runs they leave
     collapse to one blank line)."""
     kept: list[str] = []
+    text = text.replace(f"{REPO_ROOT}/", "")  # paths a library prints, relative to the repository like the cells'
     for line in ANSI.sub("", text).replace("\r", "\n").split("\n"):
         if any(p.search(line) for p in NOISE_LINES):
             continue
