@@ -20,6 +20,7 @@ import pandas as pd
 
 from helpers import device, models
 from helpers.core.intervals import bar_verdict
+from helpers.core.results import ResultsStore
 from helpers.core.settings import COMMITTED_RESULTS, results_files
 from helpers.latency import sizes
 from helpers.sweep import analysis as sa
@@ -138,7 +139,7 @@ def _change(row: pd.Series) -> str:
 
 
 def _from_transfer(model: str, transfer_path: Path, size_path: Path) -> tuple[str, SweepPoint | None, str]:
-    accuracy = sa.measured(pd.read_json(transfer_path, lines=True))
+    accuracy = sa.measured(ResultsStore(transfer_path).to_frame())
     accuracy = accuracy[(accuracy["model"] == model) & (accuracy["ppl_change"] <= MAX_PPL_INCREASE)]
     speed = sizes.table_for(size_path)
     speed = speed[speed["model"] == model]
@@ -186,10 +187,10 @@ def pick(profile: str, model: str = models.DEFAULT_CAUSAL_LM, cpu: device.CpuInf
     profile_parts(profile)  # a bad profile fails here
     sweeps = {p for kind in SWEEP_KINDS for p in results_files(kind, base)} if spec.name == models.DEFAULT_CAUSAL_LM \
         else set()
-    sweep_at = nearest_profile(profile, sorted(p for p in sweeps if _sweep_path(p, base)))
+    sweep_paths = {p: path for p in sorted(sweeps) if (path := _sweep_path(p, base)) is not None}  # read once each
+    sweep_at = nearest_profile(profile, list(sweep_paths))
     if sweep_at is not None:
-        path = _sweep_path(sweep_at, base)
-        assert path is not None
+        path = sweep_paths[sweep_at]
         label, point, evidence, moved = _from_sweep(spec.name, sweep_at, path)
         return Pick(
             model=spec.name, profile=profile, basis="measured" if sweep_at == profile else "nearest",
@@ -214,7 +215,7 @@ def pick(profile: str, model: str = models.DEFAULT_CAUSAL_LM, cpu: device.CpuInf
 
 
 def _has_model(path: Path, model: str) -> bool:
-    frame = pd.read_json(path, lines=True)
+    frame = ResultsStore(path).to_frame()
     return not frame.empty and bool(((frame["model"] == model) & (frame["status"] == "ok")).any())
 
 
