@@ -75,6 +75,7 @@ def test_accuracy_without_speed_for_a_model_gets_the_rules(tmp_path) -> None:
     folder.mkdir()
     qwen = "qwen2.5-coder-0.5b-instruct"
     (folder / "transfer.jsonl").write_text(json.dumps({"model": qwen, "status": "ok", "key": f"{qwen}/x"}) + "\n")
-    (folder / "size_latency.jsonl").write_text(json.dumps({"model": "smollm2-135m-instruct", "status": "ok", "key": "s/x"}) + "\n")
+    other = {"model": "smollm2-135m-instruct", "status": "ok", "key": "s/x"}
+    (folder / "size_latency.jsonl").write_text(json.dumps(other) + "\n")
     found = advice.pick("acme-cpu-avx2-t2", qwen, root=tmp_path)
     assert found.basis == "rules" and found.point == advice.RULES_POINT
