@@ -32,3 +32,9 @@ def test_empty_streams_widgets_and_progress_displays_are_dropped_results_kept() 
     kept = clean_outputs(outputs)
     assert [o["output_type"] for o in kept] == ["display_data", "execute_result", "stream"]
     assert kept[-1]["text"] == "Q: why?\n"
+
+
+def test_text_without_noise_is_kept_as_printed() -> None:
+    # nbval compares a cell's fresh output with the saved one: cleaning must not trim what the cell printed
+    text = "{'use_double_quant': True}\n  -> use_double_quant: allowed fp32, bf16\n\n"
+    assert clean_text(text) == text

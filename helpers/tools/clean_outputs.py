@@ -42,16 +42,25 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 def clean_text(text: str) -> str:
     """``text`` without escape codes and without the lines :data:`NOISE_LINES` names (blank runs they leave
-    collapse to one blank line)."""
-    kept: list[str] = []
+    collapse to one blank line). Text with none of them is returned as printed, trailing blank lines included, so a
+    cell whose output nbval compares reads the same after cleaning as when it runs."""
     text = text.replace(f"{REPO_ROOT}/", "")  # paths a library prints, relative to the repository like the cells'
-    for line in ANSI.sub("", text).replace("\r", "\n").split("\n"):
-        if any(p.search(line) for p in NOISE_LINES):
+    lines = ANSI.sub("", text).replace("\r", "\n").split("\n")
+    if "\x1b" not in text and "\r" not in text and not any(_is_noise(line) for line in lines):
+        return text
+    kept: list[str] = []
+    for line in lines:
+        if _is_noise(line):
             continue
         if not line.strip() and (not kept or not kept[-1].strip()):
             continue
         kept.append(line)
     return "\n".join(kept).strip("\n") + ("\n" if kept else "")
+
+
+def _is_noise(line: str) -> bool:
+    """One line a listed library printed."""
+    return any(p.search(line) for p in NOISE_LINES)
 
 
 def clean_outputs(outputs: list[Any]) -> list[Any]:
