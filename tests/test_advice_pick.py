@@ -7,6 +7,7 @@ import pytest
 
 from helpers import models
 from helpers.advice import pick as advice
+from helpers.core import profiles as core_profiles
 from helpers.core.settings import results_files
 from helpers.publish import decision_guide
 
@@ -14,9 +15,9 @@ MEASURED = ["intel-xeon-amx-t2", "amd-epyc-avx512-bf16-t1", "amd-epyc-avx512-bf1
 
 
 def test_profile_parts_and_a_bad_profile_names_the_allowed_form() -> None:
-    assert advice.profile_parts("amd-epyc-avx512-bf16-t2") == ("amd-epyc", "avx512-bf16", 2)
+    assert core_profiles.profile_parts("amd-epyc-avx512-bf16-t2") == ("amd-epyc", "avx512-bf16", 2)
     with pytest.raises(ValueError, match="profile='laptop' is invalid: allowed values are <cpu slug>"):
-        advice.profile_parts("laptop")
+        core_profiles.profile_parts("laptop")
 
 
 @pytest.mark.parametrize(
@@ -30,7 +31,16 @@ def test_profile_parts_and_a_bad_profile_names_the_allowed_form() -> None:
     ],
 )
 def test_nearest_profile_is_same_isa_class_then_nearest_threads(profile: str, nearest: str | None) -> None:
-    assert advice.nearest_profile(profile, MEASURED) == nearest
+    assert core_profiles.nearest_profile(profile, MEASURED) == nearest
+
+
+def test_nearest_results_reads_the_nearest_measured_profile_file(tmp_path) -> None:
+    for profile in ("amd-epyc-avx2-t2", "intel-xeon-amx-t2"):
+        (tmp_path / profile).mkdir()
+        (tmp_path / profile / "workshop.jsonl").write_text("")
+    at, path = core_profiles.nearest_results("workshop", "other-cpu-avx2-t4", tmp_path)
+    assert at == "amd-epyc-avx2-t2" and path == tmp_path / "amd-epyc-avx2-t2" / "workshop.jsonl"
+    assert core_profiles.nearest_results("workshop", "intel-core-avx512-vnni-t2", tmp_path) is None
 
 
 def test_every_committed_profile_and_model_gets_one_pick_that_names_its_basis() -> None:

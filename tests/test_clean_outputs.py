@@ -38,3 +38,11 @@ def test_text_without_noise_is_kept_as_printed() -> None:
     # nbval compares a cell's fresh output with the saved one: cleaning must not trim what the cell printed
     text = "{'use_double_quant': True}\n  -> use_double_quant: allowed fp32, bf16\n\n"
     assert clean_text(text) == text
+
+
+def test_optimum_export_chatter_goes() -> None:
+    text = (
+        "Using framework PyTorch: 2.1.2+cu121\nOverriding 1 configuration item(s)\n\t- use_cache -> True\n"
+        "Configuration saved in .cache/ov/.optimum-intel-asked-nf4.tmp-zn0useib/openvino_config.json\n"
+    )
+    assert clean_text(text) == ""

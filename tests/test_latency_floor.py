@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers.core import timing
 from helpers.latency import floor, sizes
 
 
@@ -50,10 +51,10 @@ def test_ir_bytes_leave_out_a_table_only_the_lookup_reads(tmp_path: Path) -> Non
 
 
 def test_triad_measures_and_refuses_bad_sizes() -> None:
-    samples = floor.triad_gb_s(1, megabytes=8, repeats=3)
+    samples = timing.triad_gb_s(1, megabytes=8, repeats=3)
     assert len(samples) == 3 and all(s > 0 for s in samples)
     with pytest.raises(ValueError, match="megabytes=1"):
-        floor.triad_gb_s(1, megabytes=1)
+        timing.triad_gb_s(1, megabytes=1)
 
 
 def _rows() -> pd.DataFrame:

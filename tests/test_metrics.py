@@ -51,7 +51,8 @@ def test_retrieval_report_means_and_missing_query():
     assert report["recall@1"] == 0.5
     assert report["mrr"] == 0.5
     assert report["ndcg@10"] == 0.5
-    assert set(report) == {"ndcg@10", "mrr", "recall@1", "recall@5"}
+    assert set(report) == {"ndcg@10", "ndcg@10_lo", "ndcg@10_hi", "mrr", "recall@1", "recall@5"}
+    assert report["ndcg@10_lo"] <= 0.5 <= report["ndcg@10_hi"]  # the interval of the mean over the two queries
 
 
 @pytest.mark.parametrize("k", [0, -1, 1.5, True])

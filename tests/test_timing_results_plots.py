@@ -131,3 +131,42 @@ def test_peak_rss_is_this_process_high_water_mark_not_the_rusage_kept_across_exe
     status = "Name:\tpython\nVmPeak:\t 9000000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n"
     assert timing.peak_rss_mb(status) == 200.0
     assert timing.peak_rss_mb() > 0  # this process, read from /proc (or rusage off Linux)
+
+
+def test_colour_key_and_marker_key_never_share_a_symbol():
+    # "torch" (grey) and "RTN" (a circle) once both showed as a grey circle in 04's legend
+    df = pd.DataFrame(
+        {"name": ["a", "b"], "ms": [1.0, 2.0], "ppl": [2.0, 1.0], "backend": ["torch", "openvino"]}
+    ).assign(alg=["RTN", "AWQ"])
+    ax = plots.pareto_scatter(
+        df, x="ms", y="ppl", label="name", color_by="backend", marker_by="alg", higher_y_is_better=False,
+        xlabel="decode ms/token", ylabel="perplexity",
+    )
+    legend = {t.get_text(): h for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles, strict=True)}
+    assert type(legend["torch"]).__name__ == "Rectangle"  # a colour swatch
+    assert legend["RTN"].get_markerfacecolor() == "none" and legend["RTN"].get_marker() == "o"  # a hollow marker
+
+
+def test_equal_values_of_two_profiles_stay_visible_side_by_side():
+    rows = pd.DataFrame(
+        {
+            "study": ["A"] * 4,
+            "profile": ["p", "p", "q", "q"],
+            "label": ["fp32", "int4", "fp32", "int4"],
+            "published_ppl": [5.0, 5.5, 5.0, 5.5],
+            "our_ppl": [20.0, 25.0, 20.0, 25.0],  # the same measurement on two CPUs
+            "our_ppl_lo": [20.0, 24.0, 20.0, 24.0],
+            "our_ppl_hi": [20.0, 26.0, 20.0, 26.0],
+        }
+    )
+    ax = plots.published_vs_ours(rows).axes[0]
+    xs = [tuple(line.get_xdata()) for line in ax.lines if line.get_marker() not in (None, "None", "")]
+    assert len(set(xs)) == 2  # two profiles, two positions (caps share their point's x)
+    assert sorted(t.get_text() for t in ax.texts) == ["fp32", "int4"]  # one label per format
+
+
+def test_measured_vs_ceiling_draws_a_bar_and_a_dot_per_row_with_the_share():
+    df = pd.DataFrame({"name": ["int8", "int4"], "tok_s": [50.0, 40.0], "ceiling": [100.0, 200.0]})
+    ax = plots.measured_vs_ceiling(df, label="name", measured="tok_s", ceiling="ceiling", what="decode tokens/s")
+    assert len(ax.patches) == 2 and ax.get_xlabel() == "decode tokens/s"
+    assert [t.get_text().strip() for t in ax.texts] == ["50% of it", "20% of it"]

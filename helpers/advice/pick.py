@@ -12,7 +12,6 @@ Evidence, per model:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from helpers import device, models
 from helpers.core.intervals import bar_verdict
+from helpers.core.profiles import nearest_profile, profile_parts
 from helpers.core.results import ResultsStore
 from helpers.core.settings import COMMITTED_RESULTS, results_files
 from helpers.latency import sizes
@@ -41,7 +41,6 @@ SIZE_WEIGHTS = {
 #: What the rules answer where nothing is measured: :func:`helpers.device.recommend`'s OpenVINO weights.
 RULES_POINT = SweepPoint("openvino", "int8", -1)
 POINT_FIELDS = ("backend", "weight_dtype", "group_size", "scheme", "algorithm", "compute_dtype")
-_PROFILE_PARTS = re.compile(rf"(?P<cpu>.+)-(?P<isa>{'|'.join(device.ISA_CLASSES)})-t(?P<threads>[0-9]+)")
 
 
 @dataclass(frozen=True)
@@ -70,31 +69,6 @@ class Pick:
         return f"{self.model}: run {self.weights}: {self.evidence}{moved} ({where}; {self.source})"
 
 
-def profile_parts(profile: str) -> tuple[str, str, int]:
-    """``(cpu slug, ISA class, threads)`` of a profile name; ValueError naming the allowed form otherwise."""
-    match = _PROFILE_PARTS.fullmatch(profile)
-    if match is None:
-        raise ValueError(
-            f"profile={profile!r} is invalid: allowed values are <cpu slug>-<isa class>-t<threads> with an isa class "
-            f"in {', '.join(device.ISA_CLASSES)}"
-        )
-    return match["cpu"], match["isa"], int(match["threads"])
-
-
-def nearest_profile(profile: str, measured: list[str]) -> str | None:
-    """The profile itself when measured, else the measured one of the same ISA class with the nearest thread count
-    (then the same CPU, then the name, to break ties); None when no profile of that class is measured."""
-    cpu, isa, threads = profile_parts(profile)
-    same_class = [p for p in measured if profile_parts(p)[1] == isa]
-    if not same_class:
-        return None
-    ranked = sorted(
-        same_class,
-        key=lambda p: (abs(profile_parts(p)[2] - threads), profile_parts(p)[0] != cpu, p),
-    )
-    return ranked[0]
-
-
 def _short(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
@@ -105,6 +79,16 @@ def _sweep_path(profile: str, root: Path) -> Path | None:
         if path is not None and not sa.measured(sa.results_frame(path)).empty:
             return path
     return None
+
+
+def nearest_sweep(profile: str, root: str | Path | None = None) -> tuple[str, Path] | None:
+    """Notebook 04's measured sweep of ``profile``, else of the nearest measured profile (see :func:`nearest_profile`):
+    ``(that profile, its results file)``; None when no profile of the same ISA class has one."""
+    base = Path(root) if root is not None else COMMITTED_RESULTS
+    profiles = sorted({p for kind in SWEEP_KINDS for p in results_files(kind, base)})
+    paths = {p: path for p in profiles if (path := _sweep_path(p, base)) is not None}  # read once each
+    at = nearest_profile(profile, list(paths))
+    return None if at is None else (at, paths[at])
 
 
 def _from_sweep(model: str, profile: str, path: Path) -> tuple[str, SweepPoint | None, str, bool | None]:
@@ -185,12 +169,9 @@ def pick(profile: str, model: str = models.DEFAULT_CAUSAL_LM, cpu: device.CpuInf
     spec = models.get_causal_lm(model)  # a bad name fails here, naming the allowed ones
     base = Path(root) if root is not None else COMMITTED_RESULTS
     profile_parts(profile)  # a bad profile fails here
-    sweeps = {p for kind in SWEEP_KINDS for p in results_files(kind, base)} if spec.name == models.DEFAULT_CAUSAL_LM \
-        else set()
-    sweep_paths = {p: path for p in sorted(sweeps) if (path := _sweep_path(p, base)) is not None}  # read once each
-    sweep_at = nearest_profile(profile, list(sweep_paths))
-    if sweep_at is not None:
-        path = sweep_paths[sweep_at]
+    sweep = nearest_sweep(profile, base) if spec.name == models.DEFAULT_CAUSAL_LM else None
+    if sweep is not None:
+        sweep_at, path = sweep
         label, point, evidence, moved = _from_sweep(spec.name, sweep_at, path)
         return Pick(
             model=spec.name, profile=profile, basis="measured" if sweep_at == profile else "nearest",

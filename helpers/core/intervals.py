@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 04, 06: Intervals and verdicts, the one toolkit every benchmark uses: bootstrap intervals over
+"""Every notebook: Intervals and verdicts, the one toolkit every benchmark uses: bootstrap intervals over
 evaluation windows, the order-statistic interval of a median, a speed-up ratio's interval, and a bar verdict that says
 "tie within noise" when the interval contains the bar. ``scipy.stats.bootstrap`` does the resampling; seeds are fixed.
 """

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from helpers.core.intervals import bootstrap_ci
+
 
 def _check_k(k: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -67,7 +69,8 @@ def ndcg_from_scores(scores: np.ndarray, relevant_index: int, k: int) -> float:
 def retrieval_report(
     rankings: dict[str, Sequence[str]], qrels: dict[str, set[str]], ks: Sequence[int] = (1, 5, 10)
 ) -> dict[str, float]:
-    """Mean nDCG@10, recall@k for each k, and MRR over all queries in ``qrels``.
+    """Mean nDCG@10, recall@k for each k, and MRR over all queries in ``qrels``, with the 95 % bootstrap interval
+    of the mean nDCG@10 over queries (``ndcg@10_lo`` / ``ndcg@10_hi``).
 
     A query missing from ``rankings`` counts as retrieving nothing.
     """
@@ -82,7 +85,10 @@ def retrieval_report(
         report["mrr"].append(reciprocal_rank(ranked, relevant))
         for k in ks:
             report[f"recall@{k}"].append(recall_at_k(ranked, relevant, k))
-    return {name: float(np.mean(values)) for name, values in report.items()}
+    summary = {name: float(np.mean(values)) for name, values in report.items()}
+    ndcg = bootstrap_ci(np.asarray(report["ndcg@10"]), np.mean)
+    summary["ndcg@10_lo"], summary["ndcg@10_hi"] = ndcg.lo, ndcg.hi
+    return summary
 
 
 def cosine_agreement(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from adjustText import adjust_text
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from helpers.core.metrics import pareto_mask
 
@@ -26,13 +29,15 @@ def pareto_scatter(
     x_interval: tuple[str, str] | None = None,
     y_interval: tuple[str, str] | None = None,
     annotate: str = "front",
+    vlines: dict[str, float] | None = None,
     ax=None,
 ):
     """Scatter ``y`` against ``x``, one point per row, with the Pareto front drawn as a step line.
 
     ``x_interval`` / ``y_interval`` name the (lo, hi) columns of 95 % intervals, drawn as error bars where finite.
     ``annotate="front"`` labels the front's points only (the others are told apart by colour and marker and listed
-    in the tables), ``"all"`` labels every point. Returns the matplotlib Axes. Rows with missing x or y are skipped.
+    in the tables), ``"all"`` labels every point. ``vlines`` draws reference x values (e.g. a peer's speed) as dotted
+    red lines named in the legend. Returns the matplotlib Axes. Rows with missing x or y are skipped.
     """
     if annotate not in ("front", "all"):
         raise ValueError(f"annotate={annotate!r} is invalid: allowed values are 'front', 'all'")
@@ -49,7 +54,7 @@ def pareto_scatter(
     colors = _category_map(data[color_by] if color_by else None, palette, BACKEND_COLORS)
     markers = _category_map(data[marker_by] if marker_by else None, ["v", "X", "*", "h"], ALGORITHM_MARKERS)
     labelled = [i for i in data.index if annotate == "all" or front[i]]
-    by_x = {i: n for n, i in enumerate(sorted(labelled, key=lambda i: data.at[i, x]))}  # neighbours' labels alternate
+    texts = []
     for i, row in data.iterrows():
         ax.scatter(
             row[x],
@@ -60,21 +65,29 @@ def pareto_scatter(
             edgecolors="black" if front[i] else "none",
             zorder=3,
         )
-        if i in by_x:  # above and below the point in turn, so labels of close points do not overprint
-            offset = (5, 4) if by_x[i] % 2 == 0 else (5, -11)
-            ax.annotate(str(row[label]), (row[x], row[y]), textcoords="offset points", xytext=offset, fontsize=8)
+        if i in labelled:
+            texts.append(ax.text(row[x], row[y], str(row[label]), fontsize=8, zorder=4))
         _error_bars(ax, row, x, y, x_interval, y_interval)
     front_pts = data[front].sort_values(x)
-    ax.plot(front_pts[x], front_pts[y], "--", color="grey", drawstyle="steps-post", label="Pareto front", zorder=2)
-    for name, handle in _legend_handles(colors, markers, plt):
-        ax.plot([], [], handle[0], color=handle[1], label=name, linestyle="none")
-    ax.set_xlabel(xlabel)  # required: a human label with its unit, never the column name
-    ax.set_ylabel(ylabel)
+    ax.plot(front_pts[x], front_pts[y], "--", color="grey", drawstyle="steps-post", zorder=2)
+    references = [
+        ax.axvline(value, color="#d62728", linestyle=":", label=name) for name, value in (vlines or {}).items()
+    ]
     if logx:
         ax.set_xscale("log")
+    if texts:  # labels pushed apart from each other and from the points, with a thin line back to their point
+        adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
+    ax.legend(
+        handles=[Line2D([], [], color="grey", linestyle="--", label="Pareto front")]
+        + references
+        + _legend_handles(colors, markers),
+        fontsize=8,
+        loc="best",
+    )
+    ax.set_xlabel(xlabel)  # required: a human label with its unit, never the column name
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
     return ax
 
 
@@ -102,6 +115,8 @@ BACKEND_COLORS = {
     "llama.cpp": "#d62728",
 }
 ALGORITHM_MARKERS = {"RTN": "o", "AWQ": "s", "GPTQ": "^", "TEQ": "D", "fp32": "P"}
+#: One marker per results profile where several share a panel (filled for the first, hollow for the others).
+PROFILE_MARKERS = ("o", "s", "^", "D", "v")
 
 
 def _category_map(values, palette, fixed: dict | None = None) -> dict:
@@ -114,9 +129,14 @@ def _category_map(values, palette, fixed: dict | None = None) -> dict:
     return {value: fixed.get(value, mapped.get(value)) for value in sorted(set(values), key=str)}
 
 
-def _legend_handles(colors: dict, markers: dict, plt) -> list[tuple[str, tuple[str, str]]]:
-    handles = [(str(name), ("o", color)) for name, color in colors.items()]
-    handles += [(str(name), (marker, "grey")) for name, marker in markers.items()]
+def _legend_handles(colors: dict, markers: dict) -> list:
+    """Colour swatches for the colour key and hollow black markers for the marker key, so a grey backend and a
+    marker shown in grey never look alike."""
+    handles: list = [Patch(facecolor=color, label=str(name)) for name, color in colors.items()]
+    handles += [
+        Line2D([], [], marker=marker, linestyle="none", markerfacecolor="none", markeredgecolor="black", label=str(n))
+        for n, marker in markers.items()
+    ]
     return handles
 
 
@@ -133,13 +153,39 @@ def speedup_bars(
     ratios = df[value] / float(base.iloc[0])
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.45 * len(df) + 1))
-    ax.barh(df[label].astype(str), ratios, color=["grey" if lbl == baseline_label else "C0" for lbl in df[label]])
+    ax.barh(range(len(df)), ratios, color=["grey" if lbl == baseline_label else "C0" for lbl in df[label]])
+    ax.set_yticks(range(len(df)), df[label].astype(str))  # the y axis is named by its categories
     for i, ratio in enumerate(ratios):
         ax.text(ratio, i, f" {ratio:.2f}x", va="center", fontsize=8)
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xlabel(f"{what} relative to {baseline_label} (ratio; > 1 is faster)")
     ax.set_title(title)
     ax.invert_yaxis()
+    return ax
+
+
+def measured_vs_ceiling(
+    df: pd.DataFrame, *, label: str, measured: str, ceiling: str, what: str, title: str = "", ax=None
+):
+    """One row per ``label``: a pale bar up to the ``ceiling`` (an upper bound), a dot at the ``measured`` value and
+    the measured share of the ceiling beside it; ``what`` names the measure with its unit (e.g. "decode tokens/s")."""
+    import matplotlib.pyplot as plt
+
+    data = df.dropna(subset=[measured, ceiling]).reset_index(drop=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.2))
+    rows = range(len(data))
+    ax.barh(rows, data[ceiling], color="#c6dbef", label="ceiling: bandwidth / bytes a step reads")
+    ax.scatter(data[measured], rows, color="black", zorder=3, label="measured (median)")
+    for i, r in data.iterrows():
+        ax.text(max(r[ceiling], r[measured]), i, f"  {r[measured] / r[ceiling]:.0%} of it", va="center", fontsize=8)
+    ax.set_xlim(0, 1.18 * float(max(data[ceiling].max(), data[measured].max())))  # room for the shares
+    ax.set_yticks(list(rows), data[label].astype(str))
+    ax.set_xlabel(what)
+    ax.set_title(title)
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(len(data), 1)), ncol=2)
+    ax.grid(axis="x", alpha=0.3)
     return ax
 
 
@@ -174,23 +220,34 @@ def published_vs_ours(rows: pd.DataFrame):
     studies = [s for s in ours["study"].unique() if ours[ours["study"] == s].groupby("profile").size().max() >= 2]
     if not studies:
         return None
-    colors = {profile: f"C{i}" for i, profile in enumerate(ours["profile"].unique())}  # the same in every panel
+    profiles = list(ours["profile"].unique())
+    colors = {profile: f"C{i}" for i, profile in enumerate(profiles)}  # the same in every panel
     fig, axes = plt.subplots(1, len(studies), figsize=(4.2 * len(studies), 3.6), squeeze=False)
     for ax, study in zip(axes[0], studies, strict=True):
-        for profile, part in ours[ours["study"] == study].groupby("profile", sort=False):
-            err = [part["our_ppl"] - part["our_ppl_lo"], part["our_ppl_hi"] - part["our_ppl"]]
+        rows_here = ours[ours["study"] == study]
+        span = float(rows_here["published_ppl"].max() - rows_here["published_ppl"].min()) or 1.0
+        texts, named = [], set()
+        for profile, part in rows_here.groupby("profile", sort=False):
+            # profiles side by side (a small shift along x) with their own marker, so equal values stay visible
+            k = profiles.index(profile)
+            shift = (k - (len(profiles) - 1) / 2) * 0.025 * span
+            err = np.vstack([part["our_ppl"] - part["our_ppl_lo"], part["our_ppl_hi"] - part["our_ppl"]])
             ax.errorbar(
-                part["published_ppl"],
-                part["our_ppl"],
+                (part["published_ppl"] + shift).to_numpy(float),
+                part["our_ppl"].to_numpy(float),
                 yerr=err,
-                fmt="o",
+                fmt=PROFILE_MARKERS[k % len(PROFILE_MARKERS)],
+                mfc="white" if k else colors[profile],
                 capsize=3,
                 color=colors[profile],
                 label=profile,
             )
             for _, r in part.iterrows():
-                xy = (r["published_ppl"], r["our_ppl"])
-                ax.annotate(r["label"], xy, textcoords="offset points", xytext=(4, 3), fontsize=8)
+                if r["label"] not in named:  # one label per format, not one per profile
+                    named.add(r["label"])
+                    texts.append(ax.text(r["published_ppl"], r["our_ppl"], r["label"], fontsize=8))
+        if texts:
+            adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
         ax.set_title(study.split(",")[0], fontsize=9)
         ax.set_xlabel("published perplexity")
         ax.set_ylabel("our perplexity (95 % interval vs fp32)")

@@ -1,14 +1,18 @@
-"""Notebooks 00, 01, 04, 05, 06: machine profiles of results rows. A results file holds one profile; two never mix."""
+"""Notebooks 00, 01, 02, 04, 05, 06: machine profiles of results rows (a results file holds one profile; two never
+mix) and the nearest measured profile to a machine."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from helpers import device
-from helpers.core.settings import results_path
+from helpers.core.settings import results_files, results_path
+
+_PROFILE_PARTS = re.compile(rf"(?P<cpu>.+)-(?P<isa>{'|'.join(device.ISA_CLASSES)})-t(?P<threads>[0-9]+)")
 
 
 def check_profile(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
@@ -62,3 +66,36 @@ class ProfileRun:
     def beside(self, kind: str) -> Path:
         """The ``kind`` results file of the same profile and results folder (its peer, its second run)."""
         return results_path(kind, profile=self.profile, root=self.path.parent.parent)
+
+
+def profile_parts(profile: str) -> tuple[str, str, int]:
+    """``(cpu slug, ISA class, threads)`` of a profile name; ValueError naming the allowed form otherwise."""
+    match = _PROFILE_PARTS.fullmatch(profile)
+    if match is None:
+        raise ValueError(
+            f"profile={profile!r} is invalid: allowed values are <cpu slug>-<isa class>-t<threads> with an isa class "
+            f"in {', '.join(device.ISA_CLASSES)}"
+        )
+    return match["cpu"], match["isa"], int(match["threads"])
+
+
+def nearest_profile(profile: str, measured: list[str]) -> str | None:
+    """The profile itself when measured, else the measured one of the same ISA class with the nearest thread count
+    (then the same CPU, then the name, to break ties); None when no profile of that class is measured."""
+    cpu, isa, threads = profile_parts(profile)
+    same_class = [p for p in measured if profile_parts(p)[1] == isa]
+    if not same_class:
+        return None
+    ranked = sorted(
+        same_class,
+        key=lambda p: (abs(profile_parts(p)[2] - threads), profile_parts(p)[0] != cpu, p),
+    )
+    return ranked[0]
+
+
+def nearest_results(kind: str, profile: str, root: str | Path | None = None) -> tuple[str, Path] | None:
+    """``profile``'s committed ``kind`` results file, else the nearest measured profile's (:func:`nearest_profile`):
+    ``(that profile, its file)``; None when no profile of the same ISA class has one."""
+    files = results_files(kind, root)
+    at = nearest_profile(profile, list(files))
+    return None if at is None else (at, files[at])

@@ -1,4 +1,4 @@
-"""Notebooks 00, 01, 04, 05, 06: Append-only results files keyed by a point's config: safe under concurrent writers,
+"""Notebooks 00, 01, 02, 04, 05, 06: Append-only results files keyed by a point's config: safe under concurrent writers,
 resumable, repairable.
 
 Each row is a JSON object with a ``key`` field, one per line (JSON Lines). Guarantees:

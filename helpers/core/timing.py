@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from helpers import device
-from helpers.core.settings import quiet_known_noise
+from helpers.core.settings import quiet_known_noise, set_threads
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,26 @@ def time_call(fn: Callable[[], Any], *, warmup: int = 1, iterations: int = 5) ->
     return TimingStats(tuple(seconds), warmup)
 
 
-def memory_bandwidth_gb_s(size_mb: int = 256, iterations: int = 5) -> float:
-    """Single-thread memory read bandwidth (GB/s) from summing a large float64 array: the decode-speed ceiling."""
-    data = np.ones(size_mb * 2**20 // 8)
-    stats = time_call(lambda: float(data.sum()), warmup=1, iterations=iterations)
-    return data.nbytes / stats.median / 1e9
+def triad_gb_s(threads: int, megabytes: int = 256, repeats: int = 12) -> list[float]:
+    """GB/s of ``a = b + 2.5 * c`` over three fp32 arrays of ``megabytes`` each (24 bytes moved per element, as
+    STREAM counts), ``repeats`` times after one warm-up, torch on ``threads`` threads: the memory bandwidth a decode
+    step's weight reads are bounded by."""
+    import torch
+
+    if threads < 1 or megabytes < 8 or repeats < 3:
+        raise ValueError(f"threads={threads}, megabytes={megabytes}, repeats={repeats}: allowed >= 1, >= 8, >= 3")
+    set_threads(threads)
+    torch.set_num_threads(threads)
+    n = megabytes * 2**20 // 4
+    a, b, c = torch.empty(n), torch.rand(n), torch.rand(n)
+    samples = []
+    for i in range(repeats + 1):
+        start = time.perf_counter()
+        torch.add(b, c, alpha=2.5, out=a)
+        seconds = time.perf_counter() - start
+        if i:
+            samples.append(3 * 4 * n / seconds / 1e9)
+    return samples
 
 
 def peak_rss_mb(status: str | None = None) -> float:

@@ -22,8 +22,8 @@ import numpy as np
 from helpers import models
 from helpers.core.intervals import bootstrap_ci
 from helpers.core.results import ResultsStore
-from helpers.core.settings import results_path, set_threads
-from helpers.core.timing import profile_record
+from helpers.core.settings import results_path
+from helpers.core.timing import profile_record, triad_gb_s
 from helpers.latency.runtimes import genai_settings
 
 #: Bytes per KV-cache element by runtime (defaults: OpenVINO 2024.3+ on CPU keeps K/V in u8 (+ per-group scales,
@@ -32,27 +32,6 @@ KV_BYTES = {"torch": 4.0, "itrex": 4.0, "optimum-intel": 1.0, "genai-2026": 1.0,
 KV_PRECISION_BYTES = {"u8": 1.0, "f16": 2.0, "bf16": 2.0, "f32": 4.0}
 #: ITREX's int4_clip g32 packs 4-bit weights with an fp32 scale per 32 and keeps lm_head fp32 (checked in notebook 03).
 ITREX_INT4_G32_BYTES_PER_WEIGHT = 0.5 + 4 / 32
-
-
-def triad_gb_s(threads: int, megabytes: int = 256, repeats: int = 12) -> list[float]:
-    """GB/s of ``a = b + 2.5 * c`` over three fp32 arrays of ``megabytes`` each (24 bytes moved per element, as
-    STREAM counts), ``repeats`` times after one warm-up, torch on ``threads`` threads."""
-    import torch
-
-    if threads < 1 or megabytes < 8 or repeats < 3:
-        raise ValueError(f"threads={threads}, megabytes={megabytes}, repeats={repeats}: allowed >= 1, >= 8, >= 3")
-    set_threads(threads)
-    torch.set_num_threads(threads)
-    n = megabytes * 2**20 // 4
-    a, b, c = torch.empty(n), torch.rand(n), torch.rand(n)
-    samples = []
-    for i in range(repeats + 1):
-        start = time.perf_counter()
-        torch.add(b, c, alpha=2.5, out=a)
-        seconds = time.perf_counter() - start
-        if i:
-            samples.append(3 * 4 * n / seconds / 1e9)
-    return samples
 
 
 def measure_bandwidth(threads: int, sitting: str, out: Path | None = None) -> dict[str, Any]:

@@ -199,17 +199,15 @@ GRIDS: dict[str, Grid] = {
 
 GRIDS["workshop"] = Grid(
     "workshop",
-    "10 points for a 2-core laptop (~12-14 min from scratch): both fp32 runtimes (torch, OpenVINO), OpenVINO int8 / "
-    "int4 asym g32 with and without AWQ+SE / nf4 g64 / the g16 AWQ+SE 80%+int8 recipe, the seed path's int4_clip "
-    "and nf4 (its default), and a row that only explains why it cannot run (g128 on 576 channels); the other dtypes, "
-    "compute dtypes and group sizes are in `full` (make reproduce)",
+    "8 points for a 2-core laptop (~12-15 min from scratch): both fp32 runtimes (torch, OpenVINO), OpenVINO int8 / "
+    "nf4 g64 / int4 asym g32 with AWQ+SE, the seed path's int4_clip and nf4 (its default), and a row that only "
+    "explains why it cannot run (g128 on 576 channels); plain-RTN int4 and the other dtypes, compute dtypes and "
+    "group sizes are in `full` (make reproduce), the g16 AWQ+SE 80%+int8 recipe in `openvino`",
     extra=(
         SweepPoint("openvino", "fp32", -1),
         _ov("int8"),
-        _ov("int4", 32, "asym"),
         _ov("nf4", 64),
         _ov("int4", 32, "asym", "AWQ"),
-        _ov("int4", 16, "asym", "AWQ", 0.8),
         _itrex("int4_clip"),
         _itrex("nf4"),
         _itrex("int4_clip", 128),

@@ -20,6 +20,10 @@ NOISE_LINES: tuple[re.Pattern[str], ...] = tuple(
         r"^No CUDA runtime is found, using CUDA_HOME=",  # torch.utils.cpp_extension, imported by IPEX / ITREX
         r"^Compiling the model to CPU \.\.\.$",  # optimum-intel, every OVModel compile
         r"^Framework not specified\. Using pt to export the model\.$",  # optimum exporters
+        r"^Using framework PyTorch: ",  # optimum exporters, every export
+        r"^Overriding \d+ configuration item\(s\)$",  # optimum exporters: the config items the task overrides
+        r"^\t- use_cache -> (True|False)$",  # ... and the item itself
+        r"^Configuration saved in \S+config\.json$",  # transformers' save_pretrained (into a temporary folder)
         r"^Passing the argument `library_name` to `get_supported_tasks_for_model_type` is required",  # optimum
         r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[INFO\] ",  # ITREX / neural-compressor's timestamped INFO log
         r"^INFO:nncf:",  # NNCF's INFO log (the cells report the bit widths they find themselves)

@@ -68,7 +68,7 @@ CATALOGUE: list[NotebookSpec] = [
             "results_root": "build/smoke/results",
         },
         minutes_smoke=3,
-        minutes_full=12,  # workshop defaults, 20 pages, every embedder, empty cache (730 s: AMX fresh-clone make run)
+        minutes_full=12,  # workshop defaults, 10 pages, every embedder, empty cache (730 s: AMX fresh-clone make run)
     ),
     NotebookSpec(
         "02_weight_only_quantization_explained",
@@ -93,7 +93,6 @@ CATALOGUE: list[NotebookSpec] = [
             "warmup": 0,
             "run_variants": False,
             "run_calibrated": False,
-            "calib_texts": 4,
             "show_optimum_trap": False,
             "run_genai": False,
         },
@@ -113,7 +112,7 @@ CATALOGUE: list[NotebookSpec] = [
             "one_point_by_hand": False,
         },
         minutes_smoke=4,
-        minutes_full=13,  # the 10-point workshop grid (749 s in the AMX fresh-clone make run; seconds where committed)
+        minutes_full=13,  # the 8-point workshop grid (its 10-point form took 749 s in the AMX fresh-clone make run)
     ),
     NotebookSpec(
         "05_reproducing_published_results",
