@@ -46,3 +46,17 @@ def test_optimum_export_chatter_goes() -> None:
         "Configuration saved in .cache/ov/.optimum-intel-asked-nf4.tmp-zn0useib/openvino_config.json\n"
     )
     assert clean_text(text) == ""
+
+
+def test_rich_warning_wrapped_over_two_lines_goes_and_kept_displays_lose_the_repo_path() -> None:
+    from helpers.core.settings import REPO_ROOT
+
+    wrapped = (
+        f'{REPO_ROOT}/.venv/lib/python3.11/site-packages/rich/live.py:260: UserWarning: install "ipywidgets" for '
+        "Jupyter \nsupport\n  warnings.warn('install \"ipywidgets\" for Jupyter support')\n"
+    )
+    data = {"text/plain": wrapped, "text/html": f"<pre>{wrapped}</pre>"}
+    shown = {"output_type": "display_data", "metadata": {}, "data": data}
+    table = {"output_type": "display_data", "metadata": {}, "data": {"text/plain": [f"saved in {REPO_ROOT}/build/x\n"]}}
+    kept = clean_outputs([shown, table])
+    assert kept == [table] and kept[0]["data"]["text/plain"] == ["saved in build/x\n"]

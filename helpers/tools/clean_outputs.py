@@ -38,6 +38,9 @@ NOISE_LINES: tuple[re.Pattern[str], ...] = tuple(
         r"^\s*warnings\.warn\('install \"ipywidgets\" for Jupyter support'\)",
     )
 )
+#: rich wraps its console at the terminal width, so its ipywidgets warning can arrive split in two lines: joined
+#: back before the lines are judged.
+RICH_WRAPPED = re.compile(r'(install "ipywidgets" for Jupyter)[ \t]*\n[ \t]*(support)')
 #: HTML tags, stripped before an HTML display's text is judged.
 TAGS = re.compile(r"<[^>]+>")
 #: Mime types that only widgets and live progress displays use.
@@ -49,6 +52,7 @@ def clean_text(text: str) -> str:
     collapse to one blank line). Text with none of them is returned as printed, trailing blank lines included, so a
     cell whose output nbval compares reads the same after cleaning as when it runs."""
     text = text.replace(f"{REPO_ROOT}/", "")  # paths a library prints, relative to the repository like the cells'
+    text = RICH_WRAPPED.sub(r"\1 \2", text)
     lines = ANSI.sub("", text).replace("\r", "\n").split("\n")
     if "\x1b" not in text and "\r" not in text and not any(_is_noise(line) for line in lines):
         return text
@@ -81,6 +85,10 @@ def clean_outputs(outputs: list[Any]) -> list[Any]:
             continue
         if kind == "display_data" and _noise_only(output.get("data", {})):
             continue
+        for mime in ("text/plain", "text/html"):  # a kept display names repo files relative to the repository too
+            if mime in output.get("data", {}):
+                text = "".join(output["data"][mime]).replace(f"{REPO_ROOT}/", "")
+                output["data"][mime] = text if isinstance(output["data"][mime], str) else text.splitlines(keepends=True)
         out.append(output)
     return out
 

@@ -68,7 +68,7 @@ CATALOGUE: list[NotebookSpec] = [
             "results_root": "build/smoke/results",
         },
         minutes_smoke=3,
-        minutes_full=12,  # workshop defaults, 10 pages, every embedder, empty cache (730 s: AMX fresh-clone make run)
+        minutes_full=15,  # workshop defaults, 10 pages, every embedder, empty cache (893 s: AVX2 fresh-clone make run)
     ),
     NotebookSpec(
         "02_weight_only_quantization_explained",
@@ -97,7 +97,7 @@ CATALOGUE: list[NotebookSpec] = [
             "run_genai": False,
         },
         minutes_smoke=3,
-        minutes_full=14,  # workshop defaults, TEQ off, empty cache (854 s: AMX fresh-clone make run); TEQ adds more
+        minutes_full=20,  # workshop defaults, TEQ off, empty cache (1178 s: AVX2 fresh-clone make run); TEQ adds more
     ),
     NotebookSpec(
         "04_weight_only_sweeps",
@@ -112,7 +112,7 @@ CATALOGUE: list[NotebookSpec] = [
             "one_point_by_hand": False,
         },
         minutes_smoke=4,
-        minutes_full=13,  # the 8-point workshop grid (its 10-point form took 749 s in the AMX fresh-clone make run)
+        minutes_full=14,  # the 8-point workshop grid (850 s in the AVX2 fresh-clone make run)
     ),
     NotebookSpec(
         "05_reproducing_published_results",
