@@ -63,6 +63,7 @@ CATALOGUE: list[NotebookSpec] = [
             "max_docs": 3,
             "n_queries": 12,
             "smoke_bench": True,
+            "embedders": ["hf-fp32", "ov-int8-static"],  # each embedder is built and checked in tests/test_embedders.py
             "rag_questions": 1,
             "max_new_tokens": 16,
             "results_root": "build/smoke/results",
