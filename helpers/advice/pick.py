@@ -81,7 +81,7 @@ def _sweep_path(profile: str, root: Path) -> Path | None:
     return None
 
 
-def nearest_sweep(profile: str, root: str | Path | None = None) -> tuple[str, Path] | None:
+def _nearest_sweep(profile: str, root: str | Path | None = None) -> tuple[str, Path] | None:
     """Notebook 04's measured sweep of ``profile``, else of the nearest measured profile (see :func:`nearest_profile`):
     ``(that profile, its results file)``; None when no profile of the same ISA class has one."""
     base = Path(root) if root is not None else COMMITTED_RESULTS
@@ -169,7 +169,7 @@ def pick(profile: str, model: str = models.DEFAULT_CAUSAL_LM, cpu: device.CpuInf
     spec = models.get_causal_lm(model)  # a bad name fails here, naming the allowed ones
     base = Path(root) if root is not None else COMMITTED_RESULTS
     profile_parts(profile)  # a bad profile fails here
-    sweep = nearest_sweep(profile, base) if spec.name == models.DEFAULT_CAUSAL_LM else None
+    sweep = _nearest_sweep(profile, base) if spec.name == models.DEFAULT_CAUSAL_LM else None
     if sweep is not None:
         sweep_at, path = sweep
         label, point, evidence, moved = _from_sweep(spec.name, sweep_at, path)
