@@ -75,8 +75,7 @@ def pareto_scatter(
     ]
     if logx:
         ax.set_xscale("log")
-    if texts:  # labels pushed apart from each other and from the points, with a thin line back to their point
-        adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
+    _spread_labels(ax, texts)
     ax.legend(
         handles=[Line2D([], [], color="grey", linestyle="--", label="Pareto front")]
         + references
@@ -89,6 +88,12 @@ def pareto_scatter(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     return ax
+
+
+def _spread_labels(ax, texts: list) -> None:
+    """Push point labels apart from each other and from the points, with a thin grey line back to their point."""
+    if texts:
+        adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
 
 
 def _error_bars(ax, row, x: str, y: str, x_interval, y_interval) -> None:
@@ -246,8 +251,7 @@ def published_vs_ours(rows: pd.DataFrame):
                 if r["label"] not in named:  # one label per format, not one per profile
                     named.add(r["label"])
                     texts.append(ax.text(r["published_ppl"], r["our_ppl"], r["label"], fontsize=8))
-        if texts:
-            adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
+        _spread_labels(ax, texts)
         ax.set_title(study.split(",")[0], fontsize=9)
         ax.set_xlabel("published perplexity")
         ax.set_ylabel("our perplexity (95 % interval vs fp32)")

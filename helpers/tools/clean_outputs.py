@@ -51,7 +51,7 @@ def clean_text(text: str) -> str:
     """``text`` without escape codes and without the lines :data:`NOISE_LINES` names (blank runs they leave
     collapse to one blank line). Text with none of them is returned as printed, trailing blank lines included, so a
     cell whose output nbval compares reads the same after cleaning as when it runs."""
-    text = text.replace(f"{REPO_ROOT}/", "")  # paths a library prints, relative to the repository like the cells'
+    text = _relative(text)
     text = RICH_WRAPPED.sub(r"\1 \2", text)
     lines = ANSI.sub("", text).replace("\r", "\n").split("\n")
     if "\x1b" not in text and "\r" not in text and not any(_is_noise(line) for line in lines):
@@ -64,6 +64,11 @@ def clean_text(text: str) -> str:
             continue
         kept.append(line)
     return "\n".join(kept).strip("\n") + ("\n" if kept else "")
+
+
+def _relative(text: str) -> str:
+    """Paths a library prints, made relative to the repository like the ones the cells print."""
+    return text.replace(f"{REPO_ROOT}/", "")
 
 
 def _is_noise(line: str) -> bool:
@@ -87,7 +92,7 @@ def clean_outputs(outputs: list[Any]) -> list[Any]:
             continue
         for mime in ("text/plain", "text/html"):  # a kept display names repo files relative to the repository too
             if mime in output.get("data", {}):
-                text = "".join(output["data"][mime]).replace(f"{REPO_ROOT}/", "")
+                text = _relative("".join(output["data"][mime]))
                 output["data"][mime] = text if isinstance(output["data"][mime], str) else text.splitlines(keepends=True)
         out.append(output)
     return out
