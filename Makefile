@@ -80,15 +80,15 @@ browser:
 # Hours on 2 cores, resumable (re-run the same command after a kill); commits nothing. Results go to
 # results/<profile>/ for this machine's profile (CPU model + ISA class + threads).
 reproduce: setup
-	$(PY) -m helpers.sweep --grid workshop --budget standard
-	$(PY) -m helpers.sweep --grid workshop --budget standard --reverse \
+	$(PY) -m helpers.sweep --grid workshop --budget workshop
+	$(PY) -m helpers.sweep --grid workshop --budget workshop --reverse \
 	  --out results/$$($(PY) -m helpers.device --profile --threads 2)/workshop-rerun.jsonl
 	$(PY) -m helpers.latency --threads 2 --rounds 2
 	$(PY) -m helpers.latency --threads 1 --rounds 1
 	$(PY) -m helpers.sweep --grid full --budget standard
 	# a second pass measures again the points timed while something else was using the CPU (< 80 % idle)
-	$(PY) -m helpers.sweep --grid workshop --budget standard --redo-busy
-	$(PY) -m helpers.sweep --grid workshop --budget standard --reverse --redo-busy \
+	$(PY) -m helpers.sweep --grid workshop --budget workshop --redo-busy
+	$(PY) -m helpers.sweep --grid workshop --budget workshop --reverse --redo-busy \
 	  --out results/$$($(PY) -m helpers.device --profile --threads 2)/workshop-rerun.jsonl
 	$(PY) -m helpers.sweep --grid full --budget standard --redo-busy
 	$(PY) -m helpers.rag.benchmark

@@ -1,8 +1,8 @@
 """Notebook 04 (and the shell): run or resume a sweep grid into its results file (one row per point, nothing
 lost on a kill):
 
-    python -m helpers.sweep --grid workshop --budget standard            # -> results/<profile>/workshop.jsonl
-    python -m helpers.sweep --grid workshop --budget standard --reverse --out results/<profile>/workshop-rerun.jsonl
+    python -m helpers.sweep --grid workshop --budget workshop            # -> results/<profile>/workshop.jsonl
+    python -m helpers.sweep --grid workshop --budget workshop --reverse --out results/<profile>/workshop-rerun.jsonl
     python -m helpers.sweep --grid full --budget standard [--ray]
 
 Grids: :mod:`helpers.sweep.grid`; what a point measures: :mod:`helpers.sweep.evaluate`; the runner:

@@ -65,6 +65,7 @@ CATALOGUE: list[NotebookSpec] = [
             "smoke_bench": True,
             "embedders": ["hf-fp32", "ov-int8-static"],  # each embedder is built and checked in tests/test_embedders.py
             "rag_questions": 1,
+            "rag_model": "smollm2-135m-instruct",  # the chain's plumbing on the model 03 exports anyway (seconds)
             "max_new_tokens": 16,
             "results_root": "build/smoke/results",
         },
