@@ -102,8 +102,8 @@ lint: $(STAMP)
 # transformers is imported after an LLMPipeline was compiled (helpers.llm.genai loads the tokenizer first now); a process
 # of its own keeps any other import-order effect of ITREX / IPEX / the neural engine away from it.
 unit: $(STAMP) $(DIST_STAMP)
-	$(PY) -m pytest tests --ignore=tests/test_genai.py
-	$(PY) -m pytest tests/test_genai.py
+	$(PY) -m pytest tests --ignore=tests/test_genai.py --ignore=tests/test_genai_chat.py
+	$(PY) -m pytest tests/test_genai.py tests/test_genai_chat.py
 
 nbval: $(STAMP)
 	$(PY) -m pytest --nbval-lax build/smoke -p no:cacheprovider

@@ -39,7 +39,7 @@ RECIPES = {
         "FAISS.from_documents(",
         ".as_retriever(",
         "RunnableParallel(",
-        "OpenVINOGenAILLM(",
+        "ChatOpenVINOGenAI(",
     ),
     "03_weight_only_pipeline_langchain": (
         "WeightOnlyQuantConfig(",
@@ -51,7 +51,7 @@ RECIPES = {
         "OpenVINOGenAILLM(",
     ),
     "04_weight_only_sweeps": ("nncf.compress_weights(", "OVModelForCausalLM.from_pretrained("),  # one point by hand
-    "06_rag_latency_where_time_goes": ("openvino_genai.LLMPipeline(", "OpenVINOGenAILLM.from_model_dir("),
+    "06_rag_latency_where_time_goes": ("openvino_genai.LLMPipeline(", "ChatOpenVINOGenAI("),
 }
 WARNING_LINES_MAX = 20
 #: Absolute paths of a machine (checkouts, home folders, temporary folders) that a saved output must not show.

@@ -199,11 +199,11 @@ GRIDS: dict[str, Grid] = {
 
 GRIDS["workshop"] = Grid(
     "workshop",
-    "9 points for a 2-core laptop (~14-16 min from scratch): both fp32 runtimes (torch, OpenVINO), OpenVINO int8 / "
-    "nf4 g64 / int4 asym g32 with and without AWQ+SE (the NNCF study's four and the AWQ ordering, notebook 05), the "
-    "seed path's int4_clip and nf4 (its default), and a row that only explains why it cannot run (g128 on 576 "
-    "channels); the other dtypes, compute dtypes and group sizes are in `full` (make reproduce), the g16 AWQ+SE "
-    "80%+int8 recipe in `openvino`",
+    "9 points for a 2-core laptop (~12 min from scratch with the workshop budget): both fp32 runtimes (torch, "
+    "OpenVINO), OpenVINO int8 / nf4 g64 / int4 asym g32 with and without AWQ+SE (the NNCF study's four and the AWQ "
+    "ordering, notebook 05), the seed path's int4_clip and nf4 (its default), and a row that only explains why it "
+    "cannot run (g128 on 576 channels); the other dtypes, compute dtypes and group sizes are in `full` (make "
+    "reproduce), the g16 AWQ+SE 80%+int8 recipe in `openvino`",
     extra=(
         SweepPoint("openvino", "fp32", -1),
         _ov("int8"),

@@ -70,7 +70,7 @@ CATALOGUE: list[NotebookSpec] = [
             "results_root": "build/smoke/results",
         },
         minutes_smoke=3,
-        minutes_full=15,  # workshop defaults, 10 pages, every embedder, empty cache (893 s: AVX2 fresh-clone make run)
+        minutes_full=12,  # workshop defaults, 10 pages, every embedder, empty cache (713 s: AVX2 fresh-clone make run)
     ),
     NotebookSpec(
         "02_weight_only_quantization_explained",
@@ -99,7 +99,7 @@ CATALOGUE: list[NotebookSpec] = [
             "run_genai": False,
         },
         minutes_smoke=3,
-        minutes_full=20,  # workshop defaults, TEQ off, empty cache (1178 s: AVX2 fresh-clone make run); TEQ adds more
+        minutes_full=12,  # workshop defaults, TEQ off, empty cache (702 s: AVX2 fresh-clone make run); TEQ adds more
     ),
     NotebookSpec(
         "04_weight_only_sweeps",
@@ -114,7 +114,7 @@ CATALOGUE: list[NotebookSpec] = [
             "one_point_by_hand": False,
         },
         minutes_smoke=4,
-        minutes_full=16,  # the 9-point workshop grid (850 s for 8 of them in the AVX2 fresh-clone make run)
+        minutes_full=12,  # the 9-point workshop grid, workshop budget (720 s: AVX2 fresh-clone make run)
     ),
     NotebookSpec(
         "05_reproducing_published_results",
