@@ -27,6 +27,8 @@ from helpers.llm.genai import MIN_THREADS, OpenVINOGenAILLM
 
 #: LangChain message types -> the chat-template roles of Hugging Face tokenizers.
 ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+#: New tokens per answer when neither the model nor the call sets ``max_tokens``.
+DEFAULT_MAX_TOKENS = 256
 
 
 @functools.cache
@@ -60,7 +62,7 @@ class ChatOpenVINOGenAI(BaseChatModel):
     num_threads: int = MIN_THREADS
     precision_hint: str | None = None  # "f32" keeps BF16 CPUs from computing in bf16
     temperature: float = 0.0  # 0: greedy; > 0: sampling at that temperature
-    max_tokens: int | None = 256  # new tokens per answer (None: 256)
+    max_tokens: int | None = DEFAULT_MAX_TOKENS  # new tokens per answer (None: DEFAULT_MAX_TOKENS)
     stop: list[str] | None = None
     timeout: float | None = None  # accepted: LangChain's standard parameter; a local model never waits on a network
     max_retries: int = 0  # accepted, as timeout
@@ -114,7 +116,7 @@ class ChatOpenVINOGenAI(BaseChatModel):
 
     def _generation(self, **kwargs: Any) -> dict[str, Any]:
         """Per-call generation settings for OpenVINOGenAILLM: max_tokens / temperature of the call or the fields."""
-        max_tokens = kwargs.pop("max_tokens", self.max_tokens) or 256
+        max_tokens = kwargs.pop("max_tokens", self.max_tokens) or DEFAULT_MAX_TOKENS
         temperature = kwargs.pop("temperature", self.temperature)
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
         return {"max_new_tokens": max_tokens, **sampling, **kwargs}
@@ -123,6 +125,10 @@ class ChatOpenVINOGenAI(BaseChatModel):
         """The call's stop sequences (else the field's) and the tokenizer's end of turn, decoded as text by GenAI."""
         eos = self._llm.hf_tokenizer().eos_token
         return [*(stop if stop is not None else self.stop or []), *([eos] if eos else [])]
+
+    def _metadata(self) -> dict[str, str]:
+        """``response_metadata`` of every answer (the standard suites require the model's name)."""
+        return {"model_name": self.model_name, "model_provider": "openvino_genai"}
 
     def _usage(self, prompt: str, answer: str) -> UsageMetadata:
         tokenizer = self._llm.hf_tokenizer()
@@ -143,7 +149,7 @@ class ChatOpenVINOGenAI(BaseChatModel):
         message = AIMessage(
             content=text,
             usage_metadata=self._usage(prompt, text),
-            response_metadata={"model_name": self.model_name, "model_provider": "openvino_genai"},
+            response_metadata=self._metadata(),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -166,7 +172,7 @@ class ChatOpenVINOGenAI(BaseChatModel):
         last = AIMessageChunk(
             content="",
             usage_metadata=self._usage(prompt, "".join(pieces)),
-            response_metadata={"model_name": self.model_name, "model_provider": "openvino_genai"},
+            response_metadata=self._metadata(),
             chunk_position="last",
         )
         yield ChatGenerationChunk(message=last)
