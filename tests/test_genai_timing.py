@@ -18,8 +18,8 @@ def test_runtime_names_are_validated() -> None:
 
 
 def test_missing_runtime_env_names_the_make_target(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(genai_timing.GENAI_VENV_ENV, str(tmp_path / "nowhere"))
-    with pytest.raises(FileNotFoundError, match="make setup-genai"):
+    monkeypatch.setenv(genai_timing.TODAY_VENV_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="make setup-today"):
         genai_timing.genai_python("2026")
 
 

@@ -86,9 +86,9 @@ def test_helpers_are_imported_at_the_top_of_each_module():
 
 
 def _helpers_imported_by(source: str, modules: dict[str, Path]) -> set[str]:
-    """The helpers modules a piece of code imports, with the packages they sit in."""
+    """The helpers modules a piece of code imports (``%load_ext helpers.x`` too), with the packages they sit in."""
+    found = set(re.findall(r"^\s*%load_ext\s+(helpers[\w.]*)", source, re.MULTILINE))
     source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
-    found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers"):
             for alias in node.names:

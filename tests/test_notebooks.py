@@ -49,6 +49,13 @@ RECIPES = {
         "HuggingFacePipeline(pipeline=",
         "openvino_genai.LLMPipeline(",
         "OpenVINOGenAILLM(",
+        # today's stack (run in .venv-today through helpers.today)
+        '"optimum-cli", "export", "openvino"',
+        "HuggingFacePipeline.from_model_id(",
+        'backend="openvino"',
+        "ChatHuggingFace(llm=",
+        "OVWeightQuantizationConfig(",
+        'quant_method="awq", scale_estimation=True',
     ),
     "04_weight_only_sweeps": ("nncf.compress_weights(", "OVModelForCausalLM.from_pretrained("),  # one point by hand
     "06_rag_latency_where_time_goes": ("openvino_genai.LLMPipeline(", "ChatOpenVINOGenAI("),

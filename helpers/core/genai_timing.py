@@ -1,8 +1,8 @@
 """Notebooks 01, 03, 04, 06: Time OpenVINO GenAI's C++ generation loop on one IR folder, on either runtime, with one
 protocol.
 
-The same code runs in the main environment (openvino-genai 2024.2) and in the runtime-only one (``.venv-genai``,
-openvino-genai 2026.x, no torch), because it needs only the standard library and ``openvino_genai``: the main
+The same code runs in the main environment (openvino-genai 2024.2) and in the today environment (``.venv-today``,
+openvino-genai 2026.x), because it needs only the standard library and ``openvino_genai``: the main
 environment calls :func:`run_genai`, which starts ``python -m helpers.core.genai_timing`` with the chosen runtime's
 interpreter and reads back JSON. Protocol: fixed threads, warm-up, then ``iterations`` timed runs, each on a
 different prompt (GenAI 2026 caches prefixes: a repeated prompt would time ~35 ms of prefill), greedy, a fixed
@@ -26,21 +26,21 @@ from typing import Any
 
 #: Runtimes by name -> interpreter; "2024.2" is the main environment's own openvino-genai.
 RUNTIMES = ("2024.2", "2026")
-GENAI_VENV_ENV = "COOKBOOK_GENAI_VENV"
+TODAY_VENV_ENV = "COOKBOOK_TODAY_VENV"
 #: The checkout (this file is helpers/core/genai_timing.py); stdlib only, so not helpers.core.settings.REPO_ROOT.
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def genai_python(runtime: str) -> Path:
-    """Interpreter of a runtime: this one for 2024.2, ``.venv-genai`` (or ``$COOKBOOK_GENAI_VENV``) for 2026."""
+    """Interpreter of a runtime: this one for 2024.2, ``.venv-today`` (or ``$COOKBOOK_TODAY_VENV``) for 2026."""
     if runtime not in RUNTIMES:
         raise ValueError(f"runtime={runtime!r} is not supported: allowed values are {', '.join(RUNTIMES)}")
     if runtime == "2024.2":
         return Path(sys.executable)
-    venv = Path(os.environ.get(GENAI_VENV_ENV, _REPO_ROOT / ".venv-genai"))
+    venv = Path(os.environ.get(TODAY_VENV_ENV, _REPO_ROOT / ".venv-today"))
     python = venv / "bin" / "python"
     if not python.is_file():
-        raise FileNotFoundError(f"{python} not found: the runtime-only environment is made by `make setup-genai`")
+        raise FileNotFoundError(f"{python} not found: the today environment is made by `make setup-today` (make setup)")
     return python
 
 

@@ -188,7 +188,7 @@ def _weights_path(case: LatencyCase) -> Path | None:
 
 
 def unsupported_reason(case: LatencyCase) -> str | None:
-    """Why a case cannot run here (optional extra missing, runtime-only env missing), else None."""
+    """Why a case cannot run here (optional extra missing, today env missing), else None."""
     import importlib.util
 
     if case.runtime == "llama.cpp" and importlib.util.find_spec("llama_cpp") is None:

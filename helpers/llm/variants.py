@@ -183,10 +183,14 @@ class VariantRunner:
         )
         return self.openvino(label, path)
 
-    def genai(self, label: str, path: Path, runtime: str = "2024.2") -> dict[str, Any]:
+    def genai(
+        self, label: str, path: Path, runtime: str = "2024.2", tokenizer_dir: Path | None = None
+    ) -> dict[str, Any]:
         """The IR at ``path`` served by OpenVINO GenAI's C++ loop (``runtime`` 2024.2 here, or 2026 from the
-        runtime-only environment), timed with the same warm-up, iterations and output length (core.genai_timing);
-        each run gets its own prompt prefix so GenAI 2026's prefix cache cannot serve a repeated prompt."""
+        today environment), timed with the same warm-up, iterations and output length (core.genai_timing);
+        each run gets its own prompt prefix so GenAI 2026's prefix cache cannot serve a repeated prompt.
+        ``tokenizer_dir``: where this environment's transformers loads the model's tokenizer from, when the IR folder's
+        copy was saved by transformers 5 (the today environment's exports)."""
         n = self.timing["warmup"] + self.timing["iterations"]
         prompts = [f"Run {i}. {self.prompt}" for i in range(n)]
         try:
@@ -198,7 +202,7 @@ class VariantRunner:
                 threads=self.num_threads,
                 warmup=self.timing["warmup"],
                 iterations=self.timing["iterations"],
-                prompt_ids=prompt_token_ids(path, prompts),
+                prompt_ids=prompt_token_ids(tokenizer_dir or path, prompts),
             )
         except (FileNotFoundError, RuntimeError, ValueError) as exc:
             return self.record(label, "failed", f"{type(exc).__name__}: {exc}")

@@ -66,6 +66,7 @@ CATALOGUE: list[NotebookSpec] = [
             "embedders": ["hf-fp32", "ov-int8-static"],  # each embedder is built and checked in tests/test_embedders.py
             "rag_questions": 1,
             "rag_model": "smollm2-135m-instruct",  # the chain's plumbing on the model 03 exports anyway (seconds)
+            "run_today": False,  # tests/test_today.py runs the today environment itself
             "max_new_tokens": 16,
             "results_root": "build/smoke/results",
         },
@@ -86,7 +87,7 @@ CATALOGUE: list[NotebookSpec] = [
         "WeightOnlyQuantPipeline in LangChain, and OpenVINO beside it",
         "The seed LLM class exactly as documented: every weight dtype, supported compute dtypes, skip modules, "
         "group/scheme, mse_range, RTN/AWQ/TEQ, each verified and timed; chains and streaming; OpenVINO int4 and "
-        "real nf4 side by side.",
+        "real nf4 side by side; today's stack (optimum-cli, NNCF 3.4, ChatHuggingFace) in .venv-today.",
         smoke={
             "weight_dtypes": ["nf4"],
             "prompt_tokens": 48,
@@ -97,6 +98,7 @@ CATALOGUE: list[NotebookSpec] = [
             "run_calibrated": False,
             "show_optimum_trap": False,
             "run_genai": False,
+            "run_today": False,  # tests/test_today.py runs the today environment itself
         },
         minutes_smoke=3,
         minutes_full=12,  # workshop defaults, TEQ off, empty cache (702 s: AVX2 fresh-clone make run); TEQ adds more

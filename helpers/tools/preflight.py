@@ -79,14 +79,15 @@ def plan(flags: frozenset[str]) -> list[PlanRow]:
 
 
 def extras() -> list[PlanRow]:
-    """Paths that depend on what is installed, not on the CPU: the GenAI 2026 venv, the llama.cpp peer."""
+    """Paths that depend on what is installed, not on the CPU: the today env (GenAI 2026), the llama.cpp peer."""
     import importlib.util
 
+    label = "today env (.venv-today: OpenVINO GenAI 2026, NNCF 3.4, optimum-intel 2.2)"
     try:
         genai_timing.genai_python("2026")
-        genai = PlanRow("03/06", "OpenVINO GenAI 2026 (runtime-only .venv-genai)", True, "installed by make setup")
+        genai = PlanRow("03/06", label, True, "installed by make setup")
     except FileNotFoundError as err:
-        genai = PlanRow("03/06", "OpenVINO GenAI 2026 (runtime-only .venv-genai)", False, str(err))
+        genai = PlanRow("03/06", label, False, str(err))
     llama = importlib.util.find_spec("llama_cpp") is not None
     reason = "installed" if llama else "optional extra (requirements-peers.txt): committed reference rows are shown"
     return [genai, PlanRow("04/06", "llama.cpp peer (llama-cpp-python)", llama, reason)]
