@@ -54,3 +54,24 @@ def test_token_ids_go_in_as_given(stateful_ir: Path, runtime: str) -> None:
         genai_timing.run_genai(
             stateful_ir, prompts, runtime=runtime, new_tokens=2, warmup=1, iterations=2, prompt_ids=ids[:1]
         )
+
+
+def test_settings_read_back_are_said_in_one_phrase() -> None:
+    found = {
+        "INFERENCE_NUM_THREADS": "2",
+        "INFERENCE_PRECISION_HINT": "f32",
+        "KV_CACHE_PRECISION": "u8",
+        "KEY_CACHE_PRECISION": "u8",
+        "VALUE_CACHE_PRECISION": "u8",
+        "DYNAMIC_QUANTIZATION_GROUP_SIZE": "32",
+    }
+    assert genai_timing.settings_label(found) == "f32 compute, KV cache u8, dyn. quant. group 32, 2 threads"
+    split = {**found, "VALUE_CACHE_PRECISION": "f16", "DYNAMIC_QUANTIZATION_GROUP_SIZE": "0"}
+    assert genai_timing.settings_label(split) == "f32 compute, KV cache K u8 / V f16, dyn. quant. group off, 2 threads"
+    assert genai_timing.settings_label(None) == "settings not read back"
+
+
+def test_a_gguf_file_has_no_ir_to_read_back(tmp_path: Path) -> None:
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    assert genai_timing.read_back(str(gguf), {}) is None

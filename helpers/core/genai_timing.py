@@ -108,6 +108,51 @@ def _one_run(genai: Any, pipe: Any, inputs: Any, config: Any) -> dict[str, Any]:
     return row
 
 
+#: What the CPU plugin really compiled with, read back (a property a runtime does not have is left out).
+READ_BACK = (
+    "INFERENCE_NUM_THREADS",
+    "INFERENCE_PRECISION_HINT",
+    "KV_CACHE_PRECISION",
+    "KEY_CACHE_PRECISION",
+    "VALUE_CACHE_PRECISION",
+    "DYNAMIC_QUANTIZATION_GROUP_SIZE",
+)
+
+
+def read_back(model_dir: str, plugin: dict[str, str]) -> dict[str, str] | None:
+    """The settings that matter, read back from a compile of the same IR with the same plugin properties
+    (``LLMPipeline`` does not expose its compiled model); None for a GGUF file."""
+    import openvino as ov
+
+    xml = Path(model_dir) / "openvino_model.xml"
+    if not xml.is_file():
+        return None
+    compiled = ov.Core().compile_model(str(xml), "CPU", plugin)
+    found = {}
+    for name in READ_BACK:
+        try:
+            value = compiled.get_property(name)
+        except RuntimeError:  # not a property of this runtime version
+            continue
+        found[name] = value.to_string() if hasattr(value, "to_string") else str(value)  # ov.Type -> "u8"
+    del compiled
+    return found
+
+
+def settings_label(found: dict[str, str] | None) -> str:
+    """``read_back``'s answer in one phrase, e.g. ``f32 compute, KV cache u8, dyn. quant. group 32, 2 threads``."""
+    if not found:
+        return "settings not read back"
+    kv = found.get("KV_CACHE_PRECISION", "?")
+    if found.get("KEY_CACHE_PRECISION", kv) != kv or found.get("VALUE_CACHE_PRECISION", kv) != kv:
+        kv = f"K {found['KEY_CACHE_PRECISION']} / V {found['VALUE_CACHE_PRECISION']}"
+    group = found.get("DYNAMIC_QUANTIZATION_GROUP_SIZE", "?")
+    return (
+        f"{found.get('INFERENCE_PRECISION_HINT', '?')} compute, KV cache {kv}, "
+        f"dyn. quant. group {'off' if group == '0' else group}, {found.get('INFERENCE_NUM_THREADS', '?')} threads"
+    )
+
+
 def measure(
     model_dir: str,
     prompts: list[str],
@@ -139,6 +184,8 @@ def measure(
     for item in inputs[:warmup]:
         _one_run(genai, pipe, item, config)
     runs = [_one_run(genai, pipe, item, config) for item in inputs[warmup : warmup + iterations]]
+    del pipe
+    compiled = read_back(model_dir, {k: str(v) for k, v in plugin.items()})
     keys = [k for k in ("ttft_s", "tpot_s", "e2e_s") if runs[0][k] is not None]
     summary = {k: statistics.median(r[k] for r in runs) for k in keys}
     return {
@@ -148,6 +195,7 @@ def measure(
         "threads": plugin["INFERENCE_NUM_THREADS"],
         "prompt_input": "token ids" if prompt_ids else "text",
         "properties": {k: str(v) for k, v in plugin.items()},
+        "compiled_properties": compiled,
         "load_s": load_s,
         "runs": runs,
         **{f"median_{k}": v for k, v in summary.items()},

@@ -214,7 +214,8 @@ class VariantRunner:
             "decode_tokens_per_s": 1000 / decode_ms,
             "prefill_ms": 1000 * result["median_ttft_s"],  # time to the first token, like measure_generation's
             "build_seconds": round(result["load_s"], 2),
-            "notes": f"OpenVINO GenAI {result['genai_version']}",
+            "notes": f"OpenVINO GenAI {result['genai_version']}; "
+            + genai_timing.settings_label(result.get("compiled_properties")),
         }
         self.rows.append(row)
         return row

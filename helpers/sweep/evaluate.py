@@ -328,6 +328,7 @@ def genai_timings(ir: str, tokenizer: Any, text: str, num_threads: int, budget: 
         out[f"{name}_ttft_ms"] = round(1000 * result["median_ttft_s"], 2)
         out[f"{name}_tpot_ms"] = round(1000 * result["median_tpot_s"], 3)
         out[f"{name}_tpot_ms_samples"] = [round(1000 * r["tpot_s"], 3) for r in result["runs"]]
+        out[f"{name}_settings"] = genai_timing.settings_label(result.get("compiled_properties"))
     return out
 
 
