@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from helpers.llm.common import (
     CALIB_MAX_TOKENS,
+    IR_SIDE_FILES,
     MODEL_INPUT_NAMES,
     OV_4BIT_TYPES,
     OV_BUILD_FORMAT,
@@ -51,6 +52,7 @@ from helpers.llm.openvino_build import (
     export_openvino_llm,
     ir_inputs,
     ov_calibration_dataset,
+    ov_calibration_items,
     ov_plan_key,
     read_ov_meta,
 )
@@ -63,6 +65,7 @@ from helpers.llm.openvino_load import (
 )
 
 __all__ = [
+    "IR_SIDE_FILES",
     "CALIB_MAX_TOKENS",
     "MODEL_INPUT_NAMES",
     "NotStatefulError",
@@ -89,6 +92,7 @@ __all__ = [
     "measure_generation",
     "openvino_langchain_llm",
     "ov_calibration_dataset",
+    "ov_calibration_items",
     "ov_plan_key",
     "perplexity",
     "prompt_with_tokens",

@@ -25,7 +25,7 @@ OV_XML_NAME = "openvino_model.xml"
 CALIB_MAX_TOKENS = 128
 #: Files copied from the source folder into every IR folder (config + tokenizer; ``save_pretrained`` of an
 #: ``OVModelForCausalLM`` writes no tokenizer).
-_SIDE_FILES = (
+IR_SIDE_FILES = (
     "config.json",
     "generation_config.json",
     "tokenizer.json",

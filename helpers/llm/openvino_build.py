@@ -16,8 +16,8 @@ from helpers.core.cache import cached_build, copy_side_files, folder_fingerprint
 from helpers.core.settings import cache_dir, enforce_offline
 from helpers.core.timing import run_in_fresh_process
 from helpers.llm.common import (
-    _SIDE_FILES,
     CALIB_MAX_TOKENS,
+    IR_SIDE_FILES,
     OV_BUILD_FORMAT,
     OV_XML_NAME,
     _quiet_logger,
@@ -80,7 +80,7 @@ def _export_ir(model_dir: str, out: str) -> float:
         )
     model.save_pretrained(out)
     load_tokenizer(model_dir).save_pretrained(out)
-    copy_side_files(model_dir, out, _SIDE_FILES)
+    copy_side_files(model_dir, out, IR_SIDE_FILES)
 
     convert_tokenizer_irs(out, out)
     return round(time.perf_counter() - start, 2)
@@ -138,9 +138,10 @@ def ov_plan_key(plan: OvCompressionPlan, calibration: str = "") -> str:
     return "-".join([*parts, digest])
 
 
-def ov_calibration_dataset(ir_dir: str | Path, texts: Sequence[str], *, max_tokens: int = CALIB_MAX_TOKENS) -> Any:
-    """``nncf.Dataset`` of model inputs (input_ids, attention_mask, position_ids, beam_idx) for data-aware modes."""
-    import nncf
+def ov_calibration_items(
+    ir_dir: str | Path, texts: Sequence[str], *, max_tokens: int = CALIB_MAX_TOKENS
+) -> list[dict[str, np.ndarray]]:
+    """Model inputs (input_ids, attention_mask, position_ids, beam_idx) of each calibration text, as arrays."""
     import openvino as ov
 
     ir_dir = Path(ir_dir)
@@ -159,7 +160,14 @@ def ov_calibration_dataset(ir_dir: str | Path, texts: Sequence[str], *, max_toke
         items.append({k: v for k, v in item.items() if k in names})
     if not items:
         raise ValueError("no calibration text produced at least 2 tokens")
-    return nncf.Dataset(items)
+    return items
+
+
+def ov_calibration_dataset(ir_dir: str | Path, texts: Sequence[str], *, max_tokens: int = CALIB_MAX_TOKENS) -> Any:
+    """``nncf.Dataset`` of :func:`ov_calibration_items` for data-aware modes."""
+    import nncf
+
+    return nncf.Dataset(ov_calibration_items(ir_dir, texts, max_tokens=max_tokens))
 
 
 def compress_openvino_llm(
@@ -212,7 +220,7 @@ def compress_openvino_llm(
         compressed = nncf.compress_weights(model, **plan.nncf_kwargs(dataset))
         seconds = time.perf_counter() - start
         ov.save_model(compressed, tmp / OV_XML_NAME, compress_to_fp16=False)
-        copy_side_files(ir_dir, tmp, _SIDE_FILES)
+        copy_side_files(ir_dir, tmp, IR_SIDE_FILES)
         check_stateful(tmp / OV_XML_NAME)
         return {
             "mode": plan.mode,

@@ -25,7 +25,7 @@ from helpers.latency import sizes
 from helpers.rag import benchmark
 from helpers.size import answers
 from helpers.sweep import analysis as sa
-from helpers.sweep import transfer
+from helpers.sweep import tools_compare, transfer
 from helpers.sweep import verdicts as sv
 from helpers.tools import model_checks
 
@@ -231,7 +231,16 @@ def accuracy_transfer(path: Path) -> str:
         f"full vocabulary and over the fp32 top-{transfer.TOP_K} (+ a rest bucket, the sweeps' estimator); bar: "
         f"perplexity at most +{transfer.PPL_BAR:.0%} — `{repo_relative(path)}`"
     )
-    return "\n".join([how, "", table.round(4).to_markdown(index=False)])
+    section = "\n".join([how, "", table.round(4).to_markdown(index=False)])
+    tools = tools_compare.tools_table(rows)
+    if tools.empty:
+        return section
+    versus = (
+        "The OpenVINO formats built with 2024's tools (optimum-intel 1.17.2 + NNCF 2.11, the seed environment) and "
+        "with today's (optimum-intel 2.2 + NNCF 3.4, `.venv-today`): same plan, same calibration, same scoring; "
+        "`python -m helpers.sweep.transfer --tools 2026`"
+    )
+    return "\n".join([section, "", versus, "", tools.to_markdown(index=False)])
 
 
 def conversion_checks(path: Path) -> str:

@@ -187,9 +187,14 @@ def faq_choice_accuracy(model: Any, tokenizer: Any, budget: EvalBudget, seed: in
 
 
 def load_point(
-    point: SweepPoint, num_threads: int, budget: EvalBudget, model: str = models.DEFAULT_CAUSAL_LM
+    point: SweepPoint,
+    num_threads: int,
+    budget: EvalBudget,
+    model: str = models.DEFAULT_CAUSAL_LM,
+    ir: Path | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """Quantize (or load) ``model`` as a point says; returns (model, tokenizer, facts about the build)."""
+    """Quantize (or load) ``model`` as a point says; returns (model, tokenizer, facts about the build). ``ir``: an
+    OpenVINO point's IR folder built elsewhere (the today environment's builds), instead of the cookbook's own."""
     model_dir = models.causal_lm_dir(model=model)
     if point.backend == "torch":
         import torch
@@ -224,7 +229,7 @@ def load_point(
             "notes": info["notes"],
         }
         return model, tokenizer, facts
-    path = openvino_ir_for(point, model, budget)
+    path = ir or openvino_ir_for(point, model, budget)
     found = llm.assert_ov_matches(path, "fp32" if point.weight_dtype == "fp32" else openvino_plan_for(point, cfg))
     meta = llm.read_ov_meta(path) or {}
     model, tokenizer = llm.load_openvino_llm(path, num_threads)

@@ -7,7 +7,11 @@ The fp32 distributions are computed once per model and window and stored as floa
 stores its base distribution quantized): 16 windows x 511 positions x 151,936 tokens is ~2.5 GB for a Qwen model,
 so they live in the cache, one ``.npy`` per window (plain arrays, never pickles), not in memory.
 
-    python -m helpers.sweep.transfer [--model NAME ...]   # -> results/<profile>/transfer.jsonl (resumable)
+With ``--tools 2026`` the OpenVINO points are also built by today's tools (optimum-intel 2.2 + NNCF 3.4 in the
+today environment, :mod:`helpers.sweep.today_builds`) with the same plans and calibration, and scored the same way:
+the "NNCF 2.11 vs 3.4" table (:func:`helpers.sweep.tools_compare.tools_table`).
+
+    python -m helpers.sweep.transfer [--model NAME ...] [--tools 2026]   # -> results/<profile>/transfer.jsonl
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from helpers.core.settings import cache_dir, enforce_offline, results_path, set_
 from helpers.sweep import accuracy
 from helpers.sweep.evaluate import BUDGETS, load_point, unsupported_reason
 from helpers.sweep.grid import SweepPoint
+from helpers.sweep.today_builds import today_ir_for
+from helpers.sweep.tools_compare import tools_table
 
 #: The formats compared at every size: int8 per channel, int4 sym g64 RTN, int4 asym g32 AWQ + scale estimation,
 #: nf4 g64 (NNCF on OpenVINO) and the seed path's int4_clip g32 (ITREX RTN).
@@ -43,10 +49,13 @@ POINTS: tuple[SweepPoint, ...] = (
     SweepPoint("openvino", "nf4", 64),
     SweepPoint("itrex", "int4_clip", 32),
 )
+#: Who built the IRs: the seed environment's tools, or today's (see :mod:`helpers.sweep.today_builds`).
+TOOLS = ("2024", "2026")
 #: The sweeps' accuracy bar: perplexity at most 10 % above fp32's.
 PPL_BAR = 0.10
 TOP_K = 64
 _FULL_FORMAT = 1
+_FACTS = ("quantize_s", "model_bytes", "low_bit_share", "tools", "tool_versions")
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,11 @@ class TransferCase:
 
     model: str
     point: SweepPoint
+    tools: str = "2024"  # "2024": optimum-intel 1.17.2 + NNCF 2.11 (seed env); "2026": optimum-intel 2.2 + NNCF 3.4
 
     @property
     def key(self) -> str:
-        return f"{self.model}/{self.point.key}"
+        return f"{self.model}/{self.point.key}" + ("" if self.tools == "2024" else f"/tools-{self.tools}")
 
     @property
     def label(self) -> str:
@@ -139,21 +149,37 @@ class TransferEvaluator:
         if case.model not in self.references:
             self.references[case.model] = full_reference(case.model, self.num_threads)
         windows, folder = self.references[case.model]
-        candidate, _, facts = load_point(case.point, self.num_threads, BUDGETS["standard"], case.model)
+        ir = today_ir_for(case.point, case.model) if case.tools == "2026" else None
+        candidate, _, facts = load_point(case.point, self.num_threads, BUDGETS["standard"], case.model, ir)
         scores, top64 = compare_full(candidate, windows, folder)
         row = accuracy.scores_row(scores, folder.name)
         top64_ci = bootstrap_ci(top64, np.mean)
         row |= {"kld_top64_mean": top64_ci.value, "kld_top64_mean_lo": top64_ci.lo, "kld_top64_mean_hi": top64_ci.hi}
-        return {**row, **{k: facts.get(k) for k in ("quantize_s", "model_bytes", "low_bit_share")}}
+        facts["tools"] = case.tools
+        if ir is not None:
+            facts["tool_versions"] = (llm.read_ov_meta(ir) or {}).get("versions")
+        return {**row, **{k: facts.get(k) for k in _FACTS}}
 
 
-def run(model_names: list[str], num_threads: int = 2, out: Path | None = None) -> ResultsStore:
-    """Score every point of :data:`POINTS` on every model (bad names fail first); rows appended as they finish."""
+def run(
+    model_names: list[str], num_threads: int = 2, out: Path | None = None, tools: tuple[str, ...] = ("2024",)
+) -> ResultsStore:
+    """Score every point of :data:`POINTS` on every model with each set of ``tools`` (bad names fail first); rows
+    appended as they finish. The ITREX point exists only with the 2024 tools."""
+    bad = [name for name in tools if name not in TOOLS]
+    if bad:
+        raise ValueError(f"tools={bad[0]!r} is not supported: allowed values are {', '.join(TOOLS)}")
     specs = [models.get_causal_lm(name) for name in model_names]
     enforce_offline()
     set_threads(num_threads)
     store = ResultsStore(out or results_path("transfer", num_threads=num_threads))
-    cases = [TransferCase(spec.name, point) for spec in specs for point in POINTS]
+    cases = [
+        TransferCase(spec.name, point, name)
+        for name in tools
+        for spec in specs
+        for point in POINTS
+        if name == "2024" or point.backend == "openvino"
+    ]
     if runner.points_to_run(cases, store):
         runner.run_sweep(
             cases,
@@ -169,6 +195,8 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per model and format: full-vocabulary KLD and the top-64 KLD, top-1 agreement, perplexity change, each with
     its interval, and whether the +10 % perplexity bar is met (judged on the interval)."""
     ok = rows[rows["status"] == "ok"] if not rows.empty else rows
+    if "tools" in ok:  # the 2024 builds; today's are compared in tools_compare.tools_table
+        ok = ok[ok["tools"].fillna("2024") == "2024"]
     cols = ["kld_mean", "kld_top64_mean", "top1_agreement", "ppl_change"]
     out = []
     for _, row in ok.iterrows():
@@ -187,10 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", choices=list(models.CAUSAL_LMS), help="default: every required")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="default: results/<profile>/transfer.jsonl")
+    parser.add_argument("--tools", action="append", choices=TOOLS, help="default: 2024 (2026 adds today's builds)")
     args = parser.parse_args(argv)
     names = args.model or [m.name for m in models.CAUSAL_LMS.values() if not m.optional]
-    store = run(names, args.threads, args.out)
+    store = run(names, args.threads, args.out, tuple(dict.fromkeys(["2024", *(args.tools or [])])))
     print(summary(store.to_frame()).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if "2026" in (args.tools or []):
+        print(tools_table(store.to_frame()).to_string(index=False))
     print(f"results: {store.path}")
     return 0
 
