@@ -202,6 +202,21 @@ def measure(
     }
 
 
+def run_json_module(
+    python: Path, module: str, payload: dict[str, Any], timeout_s: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m module`` of this checkout with ``payload`` as JSON on stdin (output captured, not checked)."""
+    return subprocess.run(
+        [str(python), "-m", module],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(_REPO_ROOT), "OPENVINO_TELEMETRY_DISABLE": "1", **(env or {})},
+        timeout=timeout_s,
+        check=False,
+    )
+
+
 def run_genai(
     model_dir: str | Path,
     prompts: list[str],
@@ -235,16 +250,7 @@ def run_genai(
         "prompt_ids": prompt_ids,
         "properties": properties,
     }
-    env = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "OPENVINO_TELEMETRY_DISABLE": "1"}
-    proc = subprocess.run(
-        [str(python), "-m", "helpers.core.genai_timing"],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout_s,
-        check=False,
-    )
+    proc = run_json_module(python, "helpers.core.genai_timing", payload, timeout_s)
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         cause = [line for line in lines if "Exception from" in line or "Error:" in line or "failed" in line][-1:]

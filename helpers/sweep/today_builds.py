@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,8 @@ import numpy as np
 
 from helpers import data, llm, models
 from helpers.core.cache import cached_build, copy_side_files, folder_fingerprint
-from helpers.core.genai_timing import genai_python
-from helpers.core.settings import OFFLINE_ENV, REPO_ROOT, cache_dir
+from helpers.core.genai_timing import genai_python, run_json_module
+from helpers.core.settings import OFFLINE_ENV, cache_dir
 from helpers.sweep.evaluate import BUDGETS, EvalBudget, openvino_plan_for
 from helpers.sweep.grid import SweepPoint
 
@@ -34,16 +32,8 @@ _SOURCE_SUFFIXES = (".safetensors", ".json")
 
 def run_today_build(payload: dict[str, Any], timeout_s: float = 3600.0) -> dict[str, Any]:
     """One export or compression in the today environment; its JSON answer (seconds, tool versions)."""
-    env = {**os.environ, **OFFLINE_ENV, "PYTHONPATH": str(REPO_ROOT), "TQDM_DISABLE": "1"}
-    proc = subprocess.run(
-        [str(genai_python("2026")), "-m", "helpers.today.nncf_build"],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout_s,
-        check=False,
-    )
+    python = genai_python("2026")
+    proc = run_json_module(python, "helpers.today.nncf_build", payload, timeout_s, {**OFFLINE_ENV, "TQDM_DISABLE": "1"})
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
         raise RuntimeError(f"today-environment {payload['action']} failed (exit {proc.returncode}):\n{tail}")
