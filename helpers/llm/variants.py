@@ -14,7 +14,6 @@ from helpers import llm, models
 from helpers.core import genai_timing
 from helpers.core.cache import cached_build
 from helpers.core.settings import cache_dir
-from helpers.core.timing import run_in_fresh_process
 from helpers.llm.genai import prompt_token_ids
 from helpers.quant import woq_config as wc
 
@@ -238,15 +237,14 @@ class VariantRunner:
         return df
 
 
-def _export_asking_nf4(model_dir: str, out: str) -> None:
-    """optimum-intel's own int4 export with ``weight_format="nf4"`` (run in a fresh process: stateful export)."""
+def _ask_nf4(ir_dir: Path, out: Path) -> dict[str, Any]:
+    """optimum-intel's own weight compression with ``weight_format="nf4"``, applied as it loads the fp32 IR (the
+    same code path as an export with a ``quantization_config``, without tracing the model again)."""
     from optimum.intel import OVModelForCausalLM, OVWeightQuantizationConfig
 
     config = OVWeightQuantizationConfig(bits=4, sym=True, group_size=64, weight_format="nf4")
-    model = OVModelForCausalLM.from_pretrained(
-        model_dir, export=True, stateful=True, quantization_config=config, compile=False
-    )
-    model.save_pretrained(out)
+    OVModelForCausalLM.from_pretrained(ir_dir, quantization_config=config, compile=False).save_pretrained(out)
+    return {}
 
 
 def optimum_intel_nf4_request(rebuild: bool = False) -> dict[str, Any]:
@@ -255,11 +253,11 @@ def optimum_intel_nf4_request(rebuild: bool = False) -> dict[str, Any]:
     This is the trap the cookbook routes around: the option is accepted without error and plain int4 comes out.
     """
 
-    source = models.causal_lm_dir()
+    ir_dir = llm.export_openvino_llm(models.causal_lm_dir())
     out = cached_build(
         cache_dir() / "ov" / "optimum-intel-asked-nf4",
-        {"kind": "optimum-intel weight_format=nf4", "source": str(source), "format": llm.OV_BUILD_FORMAT},
-        lambda tmp: run_in_fresh_process(_export_asking_nf4, str(source), str(tmp)),
+        {"kind": "optimum-intel weight_format=nf4 on load", "source": ir_dir.name, "format": llm.OV_BUILD_FORMAT},
+        lambda tmp: _ask_nf4(ir_dir, tmp),
         rebuild=rebuild,
     )
     found = llm.inspect_openvino_ir(out)
