@@ -226,3 +226,20 @@ def test_impossible_group_size_is_refused_before_quantizing(tiny_dir: Path, fp32
         L.build_woq_pipeline(WoqConfig(weight_dtype="nf4", group_size=128), tiny_dir, num_threads=2)
     with pytest.raises(ValueError, match=f"group_size=128 .*NNCF 2.11 raises inside compress_weights. {allowed}"):
         L.compress_openvino_llm(WoqConfig(weight_dtype="int4_clip", group_size=128), fp32_ir)
+
+
+def test_the_inspector_counts_matrices_not_ropes_frequency_vector(tmp_path: Path) -> None:
+    """optimum-intel 2.x exports RoPE as a MatMul with a [1, d/2, 1] constant: not a layer's weight."""
+    import openvino as ov
+    from openvino.runtime import opset13 as ops
+
+    x = ops.parameter([1, 4, 8], np.float32, name="x")
+    linear = ops.matmul(x, ops.constant(np.ones((16, 8), np.float32)), False, True)
+    linear.set_friendly_name("__module.model.layers.0.mlp.up_proj/aten::linear/MatMul")
+    positions = ops.parameter([1, 1, 4], np.float32, name="positions")
+    rope = ops.matmul(ops.constant(np.ones((1, 4, 1), np.float32)), positions, False, False)
+    rope.set_friendly_name("__module.model.rotary_emb/aten::matmul/MatMul")
+    ov.save_model(ov.Model([linear, rope], [x, positions]), tmp_path / L.OV_XML_NAME, compress_to_fp16=False)
+    found = L.inspect_openvino_ir(tmp_path)
+    assert [layer["shape"] for layer in found["layers"]] == [[16, 8]]  # the Linear only, not RoPE's [1, 4, 1]
+    assert found["weights_by_type"] == {"f32": 1}

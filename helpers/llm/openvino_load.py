@@ -126,7 +126,9 @@ def inspect_openvino_ir(path: str | Path) -> dict[str, Any]:
             weight = max(consts, key=_numel)
             wtype = weight.get_element_type().get_type_name()
             shape = list(weight.get_output_shape(0))
-            if len(shape) < 2 or wtype in ("i64", "i32", "boolean"):
+            # a layer's weight is a matrix: skip integer constants and vectors such as RoPE's inverse frequencies
+            # ([1, d/2, 1], a MatMul input in optimum-intel 2.x exports, never compressed by NNCF)
+            if sum(d > 1 for d in shape) < 2 or wtype in ("i64", "i32", "boolean"):
                 continue
             zp_kind, zp_value = _zero_point(nodes, weight)
             scale_types = sorted(
