@@ -47,6 +47,7 @@ from helpers.llm.itrex import (
 )
 from helpers.llm.openvino_build import (
     NotStatefulError,
+    calibration_key,
     check_stateful,
     compress_openvino_llm,
     export_openvino_llm,
@@ -91,6 +92,7 @@ __all__ = [
     "make_prompt",
     "measure_generation",
     "openvino_langchain_llm",
+    "calibration_key",
     "ov_calibration_dataset",
     "ov_calibration_items",
     "ov_plan_key",

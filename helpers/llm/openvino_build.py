@@ -138,6 +138,11 @@ def ov_plan_key(plan: OvCompressionPlan, calibration: str = "") -> str:
     return "-".join([*parts, digest])
 
 
+def calibration_key(texts: Sequence[str], max_tokens: int) -> str:
+    """What a data-aware build's cache key says about its calibration: the passages and their token budget."""
+    return hashlib.sha1(("\x00".join(texts) + f"|{max_tokens}").encode()).hexdigest()
+
+
 def ov_calibration_items(
     ir_dir: str | Path, texts: Sequence[str], *, max_tokens: int = CALIB_MAX_TOKENS
 ) -> list[dict[str, np.ndarray]]:
@@ -204,7 +209,7 @@ def compress_openvino_llm(
                 f"plan mode={plan.mode!r} awq={plan.awq} scale_estimation={plan.scale_estimation} needs "
                 "calibration_texts (e.g. helpers.data.calibration_texts(32))"
             )
-        calibration = hashlib.sha1(("\x00".join(calibration_texts) + f"|{calib_max_tokens}").encode()).hexdigest()
+        calibration = calibration_key(calibration_texts, calib_max_tokens)
     key = ov_plan_key(plan, calibration)
     base = ir_dir.name[:-5] if ir_dir.name.endswith("-fp32") else ir_dir.name
     out = Path(out_dir) if out_dir is not None else ir_dir.parent / f"{base}-{key}"

@@ -247,6 +247,11 @@ def load_point(
     return model, tokenizer, facts
 
 
+def openvino_calibration_for(point: SweepPoint, budget: EvalBudget) -> list[str] | None:
+    """The calibration passages of an OpenVINO point's NNCF build (data-aware algorithms only)."""
+    return data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "GPTQ") else None
+
+
 def openvino_ir_for(point: SweepPoint, model: str = models.DEFAULT_CAUSAL_LM, budget: EvalBudget | None = None) -> Path:
     """The IR folder of an OpenVINO point on ``model``: the exported fp32 IR, or its NNCF-compressed copy (data-aware
     points calibrate on ``budget``'s passages, default the standard budget); exported and compressed once, cached."""
@@ -256,7 +261,7 @@ def openvino_ir_for(point: SweepPoint, model: str = models.DEFAULT_CAUSAL_LM, bu
     ir = llm.export_openvino_llm(models.causal_lm_dir(model=model))
     if point.weight_dtype == "fp32":
         return ir
-    calib = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "GPTQ") else None
+    calib = openvino_calibration_for(point, budget)
     plan = openvino_plan_for(point)
     return llm.compress_openvino_llm(plan, ir, calibration_texts=calib, calib_max_tokens=budget.calib_max_tokens)
 

@@ -10,7 +10,6 @@ runtime: what differs is the tools that built them. Cached under ``<cache>/ov-20
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from helpers import data, llm, models
+from helpers import llm, models
 from helpers.core.cache import cached_build, copy_side_files, folder_fingerprint
 from helpers.core.genai_timing import genai_python, run_json_module
 from helpers.core.settings import OFFLINE_ENV, cache_dir
-from helpers.sweep.evaluate import BUDGETS, EvalBudget, openvino_plan_for
+from helpers.sweep.evaluate import BUDGETS, EvalBudget, openvino_calibration_for, openvino_plan_for
 from helpers.sweep.grid import SweepPoint
 
 TODAY_CACHE = "ov-2026"
@@ -71,11 +70,8 @@ def today_ir_for(point: SweepPoint, model: str, budget: EvalBudget | None = None
     budget = budget or BUDGETS["standard"]
     fp32 = today_export(model)
     plan = openvino_plan_for(point)
-    texts = data.calibration_texts(budget.calib_texts) if point.algorithm in ("AWQ", "GPTQ") else None
-    calibration = ""
-    if texts:
-        calibration = hashlib.sha1(("\x00".join(texts) + f"|{budget.calib_max_tokens}").encode()).hexdigest()
-    key = llm.ov_plan_key(plan, calibration)
+    texts = openvino_calibration_for(point, budget)
+    key = llm.ov_plan_key(plan, llm.calibration_key(texts, budget.calib_max_tokens) if texts else "")
     expected = {"kind": "compress (today environment)", "format": BUILD_FORMAT, "key": key, "source": fp32.name}
 
     def build(tmp: Path) -> dict[str, Any]:
