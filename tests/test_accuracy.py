@@ -116,6 +116,11 @@ def test_model_against_itself_scores_zero_kld_and_full_agreement(tiny: tuple, re
     assert fn_row["kld_mean"] == 0.0 and fn_row["perplexity"] == row["perplexity"]
 
 
+def test_reference_row_is_what_the_reference_model_scores_when_run_again(tiny: tuple, reference: A.Reference):
+    # the sweep's torch fp32 point takes reference_row instead of running the same model over the windows again
+    assert A.reference_row(reference, n_boot=200) == A.accuracy_row(tiny[0], reference, n_boot=200)
+
+
 def test_perturbed_model_scores_worse_with_intervals_around_the_estimate(tiny: tuple, reference: A.Reference):
     row = A.accuracy_row(_noisy(tiny[0]), reference, n_boot=300)
     assert 0 < row["kld_mean_lo"] <= row["kld_mean"] <= row["kld_mean_hi"]

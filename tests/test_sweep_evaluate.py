@@ -148,3 +148,22 @@ def test_every_budget_that_commits_results_times_enough_runs_and_tokens():
     for name in ("full", "standard", "workshop"):  # the budgets of make run and make reproduce
         budget = evaluate.BUDGETS[name]
         assert budget.iterations >= 5 and budget.new_tokens >= 32, name
+
+
+def test_the_workshop_budget_times_openvino_points_on_genai_2026_only(monkeypatch):
+    # 04 reports GenAI 2026 against optimum-intel; GenAI 2024.2 (the seed environment's) is timed by the standard and
+    # full budgets (make reproduce), so a make run spends no minutes on a column nothing reads
+    timed: list[str] = []
+
+    def fake_run_genai(ir, prompts, *, runtime, **kwargs):
+        timed.append(runtime)
+        return {"genai_version": runtime, "median_ttft_s": 0.1, "median_tpot_s": 0.01, "runs": [{"tpot_s": 0.01}]}
+
+    monkeypatch.setattr(evaluate.llm, "prompt_with_tokens", lambda *args: "a prompt")
+    monkeypatch.setattr(evaluate, "prompt_token_ids", lambda tokenizer, prompts: [[1, 2]] * len(prompts))
+    monkeypatch.setattr(evaluate.genai_timing, "run_genai", fake_run_genai)
+    row = evaluate.genai_timings("ir", None, "text " * 100, 2, evaluate.BUDGETS["workshop"])
+    assert timed == ["2026"] and "genai_2026_tpot_ms" in row and not any(k.startswith("genai_2024") for k in row)
+    timed.clear()
+    evaluate.genai_timings("ir", None, "text " * 100, 2, evaluate.BUDGETS["standard"])
+    assert timed == ["2024.2", "2026"]

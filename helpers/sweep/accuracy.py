@@ -343,6 +343,20 @@ def accuracy_row(model_or_fn: Any, reference: Reference, *, n_boot: int = 1000, 
     return scores_row(compare_to_reference(model_or_fn, reference), reference.manifest.get("key", ""), n_boot, seed)
 
 
+def reference_row(reference: Reference, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """:func:`accuracy_row` of the fp32 model the reference was built from, without running it again: the same model on
+    the same windows scores KLD 0, top-1 agreement 1 and its own NLL (the reference keeps it in float64)."""
+    ref_nll = -reference.target_logp.astype(np.float64)
+    scores = WindowScores(
+        sources=np.array([w.source for w in reference.windows]),
+        kld=np.zeros_like(ref_nll),
+        top1=np.ones(ref_nll.shape, dtype=bool),
+        nll=ref_nll,
+        ref_nll=ref_nll,
+    )
+    return scores_row(scores, reference.manifest.get("key", ""), n_boot, seed)
+
+
 def scores_row(scores: WindowScores, reference_key: str, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """The columns of :func:`accuracy_row` from per-position scores (any KLD estimator), overall and per source."""
     row: dict[str, Any] = {"accuracy_reference": reference_key}
