@@ -116,6 +116,7 @@ reproduce: setup
 	$(PY) -m helpers.sweep --grid full --budget standard --redo-busy
 	$(PY) -m helpers.rag.benchmark
 	$(PY) -m helpers.sweep.peers --threads 2
+	$(PY) -m helpers.latency.decode_less
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data

@@ -44,14 +44,17 @@ def genai_python(runtime: str) -> Path:
     return python
 
 
-def _streamer(genai: Any, stamps: list[float]) -> Any:
+def _streamer(genai: Any, stamps: list[float], ids: list[int]) -> Any:
     class Stamps(genai.StreamerBase):  # put() in 2024.2, write() in 2025+; both return "keep going"
         def put(self, token: Any) -> bool:
             stamps.append(time.perf_counter())
+            ids.append(int(token))
             return False
 
-        def write(self, token: Any) -> Any:
-            stamps.extend([time.perf_counter()] * (len(token) if isinstance(token, list) else 1))
+        def write(self, token: Any) -> Any:  # a list when one step accepts several tokens (lookup, speculative)
+            tokens = [int(t) for t in token] if isinstance(token, list) else [int(token)]
+            stamps.extend([time.perf_counter()] * len(tokens))
+            ids.extend(tokens)
             return genai.StreamingStatus.RUNNING
 
         def end(self) -> None:
@@ -60,15 +63,45 @@ def _streamer(genai: Any, stamps: list[float]) -> Any:
     return Stamps()
 
 
-def _config(genai: Any, new_tokens: int) -> Any:
+#: Decoding modes of :func:`measure` (GenAI 2025+; "plain" everywhere): name -> GenerationConfig fields.
+#: Prompt lookup proposes the next tokens by matching the last ``max_ngram_size`` tokens in the prompt; speculative
+#: decoding has a draft model propose them; the main model checks ``num_assistant_tokens`` candidates per step, so
+#: greedy output is the same as plain decoding's.
+DECODING = {
+    "plain": {},
+    "prompt_lookup": {"num_assistant_tokens": 5, "max_ngram_size": 3},
+    "speculative": {"num_assistant_tokens": 5},
+}
+
+
+def _config(genai: Any, new_tokens: int, natural_end: bool = False, decoding: str = "plain") -> Any:
+    """Greedy; a fixed output length (``ignore_eos``), or with ``natural_end`` up to ``new_tokens`` and EOS."""
     config = genai.GenerationConfig()
     config.max_new_tokens = new_tokens
-    config.ignore_eos = True
+    config.ignore_eos = not natural_end
     config.do_sample = False
-    for name, value in (("min_new_tokens", new_tokens), ("apply_chat_template", False)):
+    fields = {"apply_chat_template": False, **({} if natural_end else {"min_new_tokens": new_tokens})}
+    for name, value in fields.items():
         if hasattr(config, name):
             setattr(config, name, value)
+    for name, value in DECODING[decoding].items():
+        setattr(config, name, value)
     return config
+
+
+def _pipeline_kwargs(genai: Any, decoding: str, draft_dir: str | None, plugin: dict[str, str]) -> dict[str, Any]:
+    """What ``LLMPipeline`` needs for a decoding mode (checked before anything loads)."""
+    if decoding not in DECODING:
+        raise ValueError(f"decoding={decoding!r} is not supported: allowed values are {', '.join(DECODING)}")
+    if decoding != "plain" and not hasattr(genai, "draft_model"):
+        raise ValueError(f"decoding={decoding!r} needs OpenVINO GenAI 2025 or newer: allowed here is plain")
+    if decoding == "speculative" and not draft_dir:
+        raise ValueError("decoding='speculative' needs draft_dir: the draft model's IR folder")
+    if decoding == "prompt_lookup":
+        return {"prompt_lookup": True}
+    if decoding == "speculative":
+        return {"draft_model": genai.draft_model(draft_dir, "CPU", **plugin)}
+    return {}
 
 
 def _inputs(genai: Any, prompt: str, ids: list[int] | None) -> Any:
@@ -83,10 +116,11 @@ def _inputs(genai: Any, prompt: str, ids: list[int] | None) -> Any:
     return genai.TokenizedInputs(ov.Tensor(array), ov.Tensor(np.ones_like(array)))
 
 
-def _one_run(genai: Any, pipe: Any, inputs: Any, config: Any) -> dict[str, Any]:
+def _one_run(genai: Any, pipe: Any, inputs: Any, config: Any, keep_ids: bool = False) -> dict[str, Any]:
     stamps: list[float] = []
+    ids: list[int] = []
     start = time.perf_counter()
-    result = pipe.generate(inputs, config, _streamer(genai, stamps))
+    result = pipe.generate(inputs, config, _streamer(genai, stamps, ids))
     end = time.perf_counter()
     n = len(stamps)
     row: dict[str, Any] = {
@@ -95,6 +129,8 @@ def _one_run(genai: Any, pipe: Any, inputs: Any, config: Any) -> dict[str, Any]:
         "e2e_s": end - start,
         "new_tokens": n,
     }
+    if keep_ids:  # to check that another decoding mode gave the very same greedy tokens
+        row["token_ids"] = ids
     metrics = getattr(result, "perf_metrics", None)
     if metrics is not None:
         row["genai_ttft_s"] = metrics.get_ttft().mean / 1000
@@ -105,6 +141,11 @@ def _one_run(genai: Any, pipe: Any, inputs: Any, config: Any) -> dict[str, Any]:
         raw = getattr(metrics, "raw_metrics", None)
         if raw is not None and hasattr(raw, "token_infer_durations"):  # microseconds per step; [0] is the prefill
             row["genai_token_infer_s"] = [float(d) / 1e6 for d in raw.token_infer_durations]
+    extended = getattr(result, "extended_perf_metrics", None)  # speculative decoding: how many drafts were accepted
+    if extended is not None and hasattr(extended, "get_num_accepted_tokens"):
+        row["accepted_tokens"] = int(extended.get_num_accepted_tokens())
+        if hasattr(extended, "get_draft_acceptance_rate"):
+            row["draft_acceptance_rate"] = float(extended.get_draft_acceptance_rate())
     return row
 
 
@@ -163,9 +204,14 @@ def measure(
     hint: str,
     prompt_ids: list[list[int]] | None = None,
     properties: dict[str, str] | None = None,
+    decoding: str = "plain",
+    natural_end: bool = False,
+    draft_dir: str | None = None,
 ) -> dict[str, Any]:
     """Load the pipeline once, warm up, then time ``iterations`` runs over distinct prompts (in this process);
-    ``properties`` are more CPU plugin properties (e.g. ``KV_CACHE_PRECISION``)."""
+    ``properties`` are more CPU plugin properties (e.g. ``KV_CACHE_PRECISION``). ``decoding``: a mode of
+    :data:`DECODING` (``draft_dir`` for speculative); ``natural_end``: answers end at EOS (at most ``new_tokens``)
+    and each run keeps its token ids."""
     import openvino_genai as genai
 
     if len(prompts) < warmup + iterations:
@@ -177,13 +223,15 @@ def measure(
     if hint != "default":
         plugin["INFERENCE_PRECISION_HINT"] = hint
     plugin.update(properties or {})
+    strings = {k: str(v) for k, v in plugin.items()}
+    extra = _pipeline_kwargs(genai, decoding, draft_dir, strings)
     start = time.perf_counter()
-    pipe = genai.LLMPipeline(model_dir, "CPU", {k: str(v) for k, v in plugin.items()})  # positional: 2024.2
+    pipe = genai.LLMPipeline(model_dir, "CPU", strings, **extra)  # properties positional: 2024.2
     load_s = time.perf_counter() - start
-    config = _config(genai, new_tokens)
+    config = _config(genai, new_tokens, natural_end, decoding)
     for item in inputs[:warmup]:
         _one_run(genai, pipe, item, config)
-    runs = [_one_run(genai, pipe, item, config) for item in inputs[warmup : warmup + iterations]]
+    runs = [_one_run(genai, pipe, item, config, natural_end) for item in inputs[warmup : warmup + iterations]]
     del pipe
     compiled = read_back(model_dir, {k: str(v) for k, v in plugin.items()})
     keys = [k for k in ("ttft_s", "tpot_s", "e2e_s") if runs[0][k] is not None]
@@ -194,6 +242,8 @@ def measure(
         "precision_hint": hint,
         "threads": plugin["INFERENCE_NUM_THREADS"],
         "prompt_input": "token ids" if prompt_ids else "text",
+        "decoding": decoding,
+        "decoding_config": DECODING[decoding],
         "properties": {k: str(v) for k, v in plugin.items()},
         "compiled_properties": compiled,
         "load_s": load_s,
@@ -229,6 +279,9 @@ def run_genai(
     hint: str = "f32",
     prompt_ids: list[list[int]] | None = None,
     properties: dict[str, str] | None = None,
+    decoding: str = "plain",
+    natural_end: bool = False,
+    draft_dir: str | Path | None = None,
     timeout_s: float = 1800.0,
 ) -> dict[str, Any]:
     """:func:`measure` in a fresh process of the chosen runtime's interpreter; returns its JSON as a dict.
@@ -239,6 +292,10 @@ def run_genai(
     python = genai_python(runtime)
     if hint not in ("f32", "bf16", "default"):
         raise ValueError(f"hint={hint!r} is not supported: allowed values are f32, bf16, default")
+    if decoding not in DECODING:
+        raise ValueError(f"decoding={decoding!r} is not supported: allowed values are {', '.join(DECODING)}")
+    if decoding != "plain" and runtime == "2024.2":
+        raise ValueError(f"decoding={decoding!r} needs OpenVINO GenAI 2025 or newer: allowed runtimes are 2026")
     payload = {
         "model_dir": str(model_dir),
         "prompts": list(prompts),
@@ -249,6 +306,9 @@ def run_genai(
         "hint": hint,
         "prompt_ids": prompt_ids,
         "properties": properties,
+        "decoding": decoding,
+        "natural_end": natural_end,
+        "draft_dir": None if draft_dir is None else str(draft_dir),
     }
     proc = run_json_module(python, "helpers.core.genai_timing", payload, timeout_s)
     if proc.returncode != 0:

@@ -1,4 +1,4 @@
-"""Notebooks 01, 03: Today's stack beside the frozen seed environment: run a cell's recipe in ``.venv-today``.
+"""Notebooks 01, 03, 06: Today's stack beside the frozen seed environment: run a cell's recipe in ``.venv-today``.
 
 ``%load_ext helpers.today`` registers the ``%%today`` cell magic (:func:`runner.today_magic`); :func:`run_python`
 and :func:`run_cli` are the same without IPython.

@@ -1,4 +1,4 @@
-"""Notebooks 01, 03: Run a cell's recipe in the today environment (``.venv-today``) and show what it printed.
+"""Notebooks 01, 03, 06: Run a cell's recipe in the today environment (``.venv-today``) and show what it printed.
 
 The notebooks' kernel is the frozen seed environment (ITREX / IPEX / optimum-intel 1.17 / NNCF 2.11), which cannot
 import today's optimum-intel 2.2 or NNCF 3.4. So a "today" cell holds the code exactly as a reader writes it in a

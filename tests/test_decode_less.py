@@ -1,0 +1,59 @@
+"""Prompt-lookup vs plain decoding (helpers.latency.decode_less, GenAI's decoding modes): names checked before any
+work, answers paired per prompt, the verdict from the interval. No model runs here (06 reads the committed rows)."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from helpers.core import genai_timing
+from helpers.latency import decode_less
+
+
+def test_cases_alternate_the_order_per_round_and_refuse_bad_names():
+    cases = decode_less.decode_cases(rounds=2)
+    assert [c.decoding for c in cases] == ["plain", "prompt_lookup", "prompt_lookup", "plain"]
+    assert len({c.key for c in cases}) == 4
+    with pytest.raises(ValueError, match="weights='int3' is unknown: allowed values are int8"):
+        decode_less.decode_cases(weights="int3")
+    with pytest.raises(ValueError, match="allowed"):
+        decode_less.decode_cases(model="gpt-5")
+    with pytest.raises(ValueError, match="n_prompts=1"):
+        decode_less.run(n_prompts=1)
+
+
+def _row(decoding: str, seconds: list[float], digests: list[str], steps: int | None = 20) -> dict:
+    runs = [
+        {"e2e_s": s, "ttft_s": 1.0, "new_tokens": 40, "answer_sha1": d, "model_steps": steps}
+        for s, d in zip(seconds, digests, strict=True)
+    ]
+    return {"status": "ok", "model": "m", "weights": "int8", "decoding": decoding, "round": 1, "runs": runs}
+
+
+def test_table_pairs_answers_by_prompt_and_says_tie_when_the_interval_holds_one():
+    digests = ["a", "b", "c", "d", "e"]
+    plain = _row("plain", [4.0, 4.2, 3.9, 4.1, 4.0], digests, 41)
+    faster = decode_less.decode_less_table([plain, _row("prompt_lookup", [2.0, 2.1, 2.0, 2.2, 1.9], digests)]).iloc[0]
+    assert faster["identical_answers"] == 5 and faster["verdict"] == "faster"
+    assert faster["speedup_lo"] <= faster["speedup"] <= faster["speedup_hi"] and faster["speedup"] == pytest.approx(2.0)
+    assert faster["tokens_per_model_step"] == pytest.approx(40 / 19)
+    line = decode_less.findings(decode_less.decode_less_table([plain, _row("prompt_lookup", [2.0] * 5, digests)]))[0]
+    assert line.startswith("m int8, prompt lookup (round 1): answers 2.00x") and "5 of 5 answers" in line
+    noisy = decode_less.decode_less_table(
+        [_row("plain", [4.0, 3.0, 5.0, 4.0, 4.5], digests), _row("prompt_lookup", [4.2, 4.0, 3.9, 4.1, 4.4], ["a"] * 5)]
+    ).iloc[0]
+    assert noisy["verdict"] == "tie within noise" and noisy["identical_answers"] == 1
+
+
+def test_decoding_modes_are_checked_before_a_pipeline_loads():
+    old = SimpleNamespace()  # GenAI 2024.2: no draft_model, no lookup
+    assert genai_timing._pipeline_kwargs(old, "plain", None, {}) == {}
+    with pytest.raises(ValueError, match="needs OpenVINO GenAI 2025 or newer"):
+        genai_timing._pipeline_kwargs(old, "prompt_lookup", None, {})
+    new = SimpleNamespace(draft_model=lambda path, device, **kw: ("draft", path))
+    assert genai_timing._pipeline_kwargs(new, "prompt_lookup", None, {}) == {"prompt_lookup": True}
+    with pytest.raises(ValueError, match="needs draft_dir"):
+        genai_timing._pipeline_kwargs(new, "speculative", None, {})
+    with pytest.raises(ValueError, match="decoding='beam' is not supported: allowed values are plain, prompt_lookup"):
+        genai_timing.run_genai("ir", ["p"], runtime="2024.2", decoding="beam")
+    with pytest.raises(ValueError, match="allowed runtimes are 2026"):
+        genai_timing.run_genai("ir", ["p"], runtime="2024.2", decoding="prompt_lookup")
