@@ -17,7 +17,11 @@ from helpers.sweep.accuracy import DEFAULT_SOURCES as SOURCES
 from helpers.sweep.grid import GRIDS
 
 WITH_INTERVALS = ("kld_mean", "kld_p99", "top1_agreement", "perplexity", "ppl_change")
-MIN_EVAL_TOKENS = 8_000
+#: Every committed sweep row scores at least this many predictions (the workshop budget: 2 x 2,048 tokens in 256-token
+#: windows, 4,080; standard and full: 2 x 4,096 in 512-token windows, 8,176) over at least this many windows per source
+#: (the bootstrap intervals resample windows).
+MIN_EVAL_TOKENS = 4_000
+MIN_WINDOWS_PER_SOURCE = 8
 
 
 def _sweep_files() -> list[Path]:
@@ -60,6 +64,9 @@ def test_every_measured_row_has_accuracy_with_intervals(where, row):
         for source, suffix in ((s, x) for s in SOURCES for x in ("", "_lo", "_hi")):  # reported per source too
             assert _finite(row.get(f"{metric}_{source}{suffix}")), f"{where}: {metric}_{source}{suffix} missing"
     assert row["eval_tokens"] >= MIN_EVAL_TOKENS, f"{where}: {row['eval_tokens']} evaluation tokens"
+    for source in SOURCES:
+        windows = row[f"eval_windows_{source}"]
+        assert windows >= MIN_WINDOWS_PER_SOURCE, f"{where}: {windows} windows of {source}"
     assert sum(row[f"eval_tokens_{source}"] for source in SOURCES) == row["eval_tokens"], where
     assert 0 <= row["top1_agreement"] <= 1 and row["kld_mean"] >= 0, where
 

@@ -59,6 +59,10 @@ def test_the_magic_checks_its_names_and_honours_its_flag(
     _shell(monkeypatch, run_today=False, x=1)
     runner.today_magic("--if run_today x", "raise SystemExit(3)\n")  # skipped: nothing runs
     assert capsys.readouterr().out == "skipped: run_today is False\n"
+    runner.today_magic("--if run_today never_made", "print(1)\n")  # skipped: its names need not exist
+    assert capsys.readouterr().out == "skipped: run_today is False\n"
+    with pytest.raises(NameError, match="%%today: run_later not defined in the notebook"):
+        runner.today_magic("--if run_later x", "print(x)\n")
     with pytest.raises(NameError, match="%%today: y not defined in the notebook"):
         runner.today_magic("x y", "print(x)\n")
     with pytest.raises(ValueError, match="%%today --if needs the name of a notebook variable"):

@@ -146,6 +146,7 @@ def decode_less_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "speedup_lo": span.lo,
                 "speedup_hi": span.hi,
                 "verdict": {"met": "faster", "missed": "slower"}.get(bar_verdict(span, 1.0, True), "tie within noise"),
+                "settings": row.get("settings", "settings not read back"),
             }
         )
     return pd.DataFrame(out)
@@ -157,7 +158,7 @@ def findings(table: pd.DataFrame) -> list[str]:
         f"{r.model} {r.weights}, {r.decoding.replace('_', ' ')} (round {r.round}): answers {r.speedup:.2f}x "
         f"[{r.speedup_lo:.2f}, {r.speedup_hi:.2f}] as fast as plain decoding ({r.verdict}), {r.identical_answers} "
         f"of {r.answers} answers token-for-token identical, {r.tokens_per_model_step:.2f} tokens per model step, "
-        f"median answer {r.median_answer_tokens:.0f} tokens"
+        f"median answer {r.median_answer_tokens:.0f} tokens; {r.settings}"
         for r in table.itertuples()
     ]
 

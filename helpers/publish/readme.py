@@ -21,19 +21,15 @@ from helpers.core.profiles import check_profile
 from helpers.core.results import ResultsStore
 from helpers.core.settings import repo_relative
 from helpers.latency import analysis as la
-from helpers.latency import sizes
+from helpers.latency import decode_less, sizes
 from helpers.rag import benchmark
 from helpers.size import answers
 from helpers.sweep import analysis as sa
 from helpers.sweep import tools_compare, transfer
 from helpers.sweep import verdicts as sv
+from helpers.sweep.grid import GRIDS
 from helpers.tools import model_checks
 
-#: Kinds that are not sweep grids (a ``<grid>-rerun`` file is a second run, shown with its grid).
-_NOT_SWEEPS = (
-    "embedders", "peers", "rag_latency", "notebook_times", "rag_answers", "model_checks", "size_latency", "bandwidth",
-    "transfer",
-)
 #: Sweep columns: rows measured with the KLD evaluation, and rows written before it (committed references).
 _SWEEP_COLUMNS = [
     "label",
@@ -285,7 +281,7 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
     label = label or profile
     kinds = sorted(p.stem for p in (root / profile).glob("*.jsonl"))
     path = {kind: settings.results_path(kind, profile=profile, root=root) for kind in kinds}
-    sweeps = [k for k in kinds if k not in _NOT_SWEEPS and not k.endswith("-rerun")]
+    sweeps = [k for k in kinds if k in GRIDS]  # a ``<grid>-rerun`` file is a second run, shown with its grid
     out = [f"#### What to run ({label})\n\n" + "\n".join(f"- {line}" for line in advice.pick_lines(profile, root=root))]
     if "embedders" in path:
         out.append(f"#### Embedders ({label})\n\n" + rag_table(path["embedders"]))
@@ -303,6 +299,10 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
     if "size_latency" in path:
         section = size_latency(path["size_latency"])
         out.append(f"#### What changes with size ({_short(path['size_latency'])})\n\n" + section)
+    if "decode_less" in path:
+        lines = decode_less.findings(decode_less.decode_less_table(ResultsStore(path["decode_less"]).rows()))
+        section = "\n".join(f"- {line}" for line in lines) or "- no measured pairs"
+        out.append(f"#### Decode less: prompt lookup vs plain decoding ({_short(path['decode_less'])})\n\n" + section)
     if "rag_answers" in path:
         out.append(f"#### Does the RAG chain answer? ({label})\n\n" + answer_quality(path["rag_answers"]))
     if "transfer" in path:

@@ -71,7 +71,7 @@ CATALOGUE: list[NotebookSpec] = [
             "results_root": "build/smoke/results",
         },
         minutes_smoke=3,
-        minutes_full=13,  # workshop defaults, 10 pages, every embedder, empty cache (784 s: AVX2 fresh-clone make run)
+        minutes_full=13,  # workshop defaults, 10 pages, every embedder, empty cache (780 s: AVX2 fresh-clone make run)
     ),
     NotebookSpec(
         "02_weight_only_quantization_explained",
@@ -101,7 +101,7 @@ CATALOGUE: list[NotebookSpec] = [
             "run_today": False,  # tests/test_today.py runs the today environment itself
         },
         minutes_smoke=3,
-        minutes_full=13,  # workshop defaults, TEQ off, empty cache (742 s: AVX2 fresh-clone make run); TEQ adds more
+        minutes_full=12,  # workshop defaults, TEQ off, empty cache (689 s: AVX2 fresh-clone make run); TEQ adds more
     ),
     NotebookSpec(
         "04_weight_only_sweeps",
@@ -116,7 +116,7 @@ CATALOGUE: list[NotebookSpec] = [
             "one_point_by_hand": False,
         },
         minutes_smoke=4,
-        minutes_full=16,  # the 9-point workshop grid, workshop budget (972 s: AVX2 fresh-clone make run)
+        minutes_full=11,  # the 9-point workshop grid, workshop budget (638 s: AVX2 fresh-clone make run)
     ),
     NotebookSpec(
         "05_reproducing_published_results",
