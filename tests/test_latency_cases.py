@@ -70,9 +70,14 @@ def test_size_cases_name_their_model_and_the_gguf_quantization() -> None:
     assert all(c.model is None and c.model_name == "smollm2-135m-instruct" for c in rl.cases())
 
 
-def test_bad_model_and_bad_weights_are_refused_naming_the_allowed_values() -> None:
+def test_bad_model_and_bad_weights_are_refused_naming_the_allowed_values(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="model='gpt-2' is unknown: allowed values are smollm2"):
         rl.cases(model="gpt-2")
+
+    def no_export(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a bad weights name must be refused before the model is exported")
+
+    monkeypatch.setattr(rl.llm, "export_openvino_llm", no_export)  # on a fresh clone that export took minutes
     with pytest.raises(ValueError, match="weights='int3' is unknown: allowed values are fp32, int8"):
         rl.ov_weights("int3")
 

@@ -136,13 +136,11 @@ def rag_prompts(n: int, target_tokens: int = PROMPT_TOKENS, model: str | None = 
 
 def ov_weights(weights: str, model: str | None = None) -> Path:
     """The IR folder of an OpenVINO weights name of :data:`OV_PLANS` (exported and compressed once, cached)."""
-    ir = llm.export_openvino_llm(models.causal_lm_dir(model=model or models.DEFAULT_CAUSAL_LM))
     name = weights.split("@")[0]
-    if name == "fp32":
-        return ir
-    if name not in OV_PLANS:
+    if name != "fp32" and name not in OV_PLANS:  # before the export: a bad name costs nothing
         raise ValueError(f"weights={weights!r} is unknown: allowed values are fp32, {', '.join(OV_PLANS)}")
-    return llm.compress_openvino_llm(OV_PLANS[name], ir)
+    ir = llm.export_openvino_llm(models.causal_lm_dir(model=model or models.DEFAULT_CAUSAL_LM))
+    return ir if name == "fp32" else llm.compress_openvino_llm(OV_PLANS[name], ir)
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
