@@ -89,12 +89,17 @@ def _config(genai: Any, new_tokens: int, natural_end: bool = False, decoding: st
     return config
 
 
-def _pipeline_kwargs(genai: Any, decoding: str, draft_dir: str | None, plugin: dict[str, str]) -> dict[str, Any]:
-    """What ``LLMPipeline`` needs for a decoding mode (checked before anything loads)."""
+def check_decoding(decoding: str, assisted_ok: bool) -> None:
+    """Refuse an unknown mode, or an assisted one (lookup, speculative) where the runtime has none (GenAI 2024.2)."""
     if decoding not in DECODING:
         raise ValueError(f"decoding={decoding!r} is not supported: allowed values are {', '.join(DECODING)}")
-    if decoding != "plain" and not hasattr(genai, "draft_model"):
-        raise ValueError(f"decoding={decoding!r} needs OpenVINO GenAI 2025 or newer: allowed here is plain")
+    if decoding != "plain" and not assisted_ok:
+        raise ValueError(f"decoding={decoding!r} needs OpenVINO GenAI 2025 or newer: allowed runtimes are 2026")
+
+
+def _pipeline_kwargs(genai: Any, decoding: str, draft_dir: str | None, plugin: dict[str, str]) -> dict[str, Any]:
+    """What ``LLMPipeline`` needs for a decoding mode (checked before anything loads)."""
+    check_decoding(decoding, hasattr(genai, "draft_model"))
     if decoding == "speculative" and not draft_dir:
         raise ValueError("decoding='speculative' needs draft_dir: the draft model's IR folder")
     if decoding == "prompt_lookup":
@@ -292,10 +297,7 @@ def run_genai(
     python = genai_python(runtime)
     if hint not in ("f32", "bf16", "default"):
         raise ValueError(f"hint={hint!r} is not supported: allowed values are f32, bf16, default")
-    if decoding not in DECODING:
-        raise ValueError(f"decoding={decoding!r} is not supported: allowed values are {', '.join(DECODING)}")
-    if decoding != "plain" and runtime == "2024.2":
-        raise ValueError(f"decoding={decoding!r} needs OpenVINO GenAI 2025 or newer: allowed runtimes are 2026")
+    check_decoding(decoding, runtime != "2024.2")  # before a process starts
     payload = {
         "model_dir": str(model_dir),
         "prompts": list(prompts),

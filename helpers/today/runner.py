@@ -118,13 +118,18 @@ def today_magic(line: str, cell: str) -> None:
         if len(words) < 2:
             raise ValueError("%%today --if needs the name of a notebook variable, e.g. %%today --if run_today")
         flag, words = words[1], words[2:]
-    for group in ([flag] if flag else [], words):  # the flag first: a skipped cell's names may never be defined
-        missing = [name for name in group if name not in shell.user_ns]
+
+    def require(names: list[str]) -> None:
+        missing = [name for name in names if name not in shell.user_ns]
         if missing:
             raise NameError(f"%%today: {', '.join(missing)} not defined in the notebook (define it in a cell above)")
-        if group and group == [flag] and not shell.user_ns[flag]:
+
+    if flag:  # the flag first: a skipped cell's names may never be defined
+        require([flag])
+        if not shell.user_ns[flag]:
             print(f"skipped: {flag} is {shell.user_ns[flag]!r}")
             return
+    require(words)
     run_python(cell, {name: shell.user_ns[name] for name in words})
 
 
