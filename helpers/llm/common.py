@@ -81,7 +81,13 @@ def make_prompt(tokenizer: Any, question: str, *, context: str | None = None, sy
     content = question if context is None else f"{context.strip()}\n\n{question}"
     messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": content})
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return chat_prompt(tokenizer, messages)
+
+
+def chat_prompt(tokenizer: Any, turns: list[dict[str, str]]) -> str:
+    """A conversation (``{"role", "content"}`` turns) in the tokenizer's chat template, ending where the assistant's
+    answer starts: the one place a chat template is applied."""
+    return tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
 
 
 def prompt_with_tokens(tokenizer: Any, question: str, context: str, target_tokens: int) -> str:

@@ -23,6 +23,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
+from helpers.llm.common import chat_prompt
 from helpers.llm.genai import MIN_THREADS, OpenVINOGenAILLM
 
 #: LangChain message types -> the chat-template roles of Hugging Face tokenizers.
@@ -111,8 +112,7 @@ class ChatOpenVINOGenAI(BaseChatModel):
 
     def prompt_text(self, messages: Sequence[BaseMessage]) -> str:
         """The conversation in the model's own chat template, ending where the assistant's answer starts."""
-        tokenizer = self._llm.hf_tokenizer()
-        return tokenizer.apply_chat_template(chat_turns(messages), tokenize=False, add_generation_prompt=True)
+        return chat_prompt(self._llm.hf_tokenizer(), chat_turns(messages))
 
     def _generation(self, **kwargs: Any) -> dict[str, Any]:
         """Per-call generation settings for OpenVINOGenAILLM: max_tokens / temperature of the call or the fields."""
