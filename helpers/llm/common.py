@@ -11,6 +11,7 @@ from typing import Any
 
 from helpers.core.cache import MANIFEST_NAME
 from helpers.core.settings import enforce_offline
+from helpers.models import chat_prompt
 
 #: OpenVINO LLM compilation has crashed (SIGFPE) with ``INFERENCE_NUM_THREADS=1``; LLM loads use at least this.
 OV_MIN_THREADS = 2
@@ -82,12 +83,6 @@ def make_prompt(tokenizer: Any, question: str, *, context: str | None = None, sy
     messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": content})
     return chat_prompt(tokenizer, messages)
-
-
-def chat_prompt(tokenizer: Any, turns: list[dict[str, str]]) -> str:
-    """A conversation (``{"role", "content"}`` turns) in the tokenizer's chat template, ending where the assistant's
-    answer starts: the one place a chat template is applied."""
-    return tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
 
 
 def prompt_with_tokens(tokenizer: Any, question: str, context: str, target_tokens: int) -> str:

@@ -23,8 +23,8 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
-from helpers.llm.common import chat_prompt
 from helpers.llm.genai import MIN_THREADS, OpenVINOGenAILLM
+from helpers.models import chat_prompt
 
 #: LangChain message types -> the chat-template roles of Hugging Face tokenizers.
 ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}

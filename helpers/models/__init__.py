@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from helpers.models.causal_lm import (
     causal_lm_dir,
+    chat_prompt,
     generate_chat,
     load_causal_lm,
     verify_causal_lm,
@@ -113,6 +114,7 @@ __all__ = [
     "config_from_gguf",
     "embedding_model_dir",
     "embedding_source_dir",
+    "chat_prompt",
     "generate_chat",
     "get_causal_lm",
     "gguf_state_dict",

@@ -106,6 +106,12 @@ def load_causal_lm(
     return model.eval(), tokenizer
 
 
+def chat_prompt(tokenizer: Any, turns: list[dict[str, str]]) -> str:
+    """A conversation (``{"role", "content"}`` turns) in the tokenizer's chat template, ending where the assistant's
+    answer starts: the one place a chat template is applied as text."""
+    return tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
+
+
 def generate_chat(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int = 32) -> str:
     """Greedy reply of a chat model to one user message (chat template applied), special tokens stripped."""
     import torch

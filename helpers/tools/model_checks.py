@@ -24,7 +24,6 @@ from helpers import data, models
 from helpers.core import timing
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_path, set_threads
-from helpers.llm.common import make_prompt
 
 #: The bars: every sample gives the same ids, and the conversion predicts llama.cpp's next token this often.
 MIN_SAMPLES = 50
@@ -36,7 +35,7 @@ def tokenizer_samples(tokenizer: Any, n_faq: int = 40) -> list[str]:
     """Texts both tokenizers must split alike: the round-trip samples, FAQ questions as chat prompts (with the
     model's own chat markers), and passages of the Python docs (code, tables, unusual whitespace)."""
     questions = [qa.question for qa in data.load_faq(limit=n_faq)]
-    chats = [make_prompt(tokenizer, q) for q in questions]
+    chats = [models.chat_prompt(tokenizer, [{"role": "user", "content": q}]) for q in questions]
     passages = [doc.text[:600] for doc in data.heldout_docs()[:20]]
     return [*models.ROUND_TRIP_SAMPLES, *chats, *passages]
 
