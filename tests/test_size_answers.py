@@ -87,3 +87,17 @@ def test_the_readme_shows_the_answers_of_a_profile_not_as_a_sweep(fakes, tmp_pat
     text = "\n\n".join(readme.profile_sections(profile, tmp_path))
     assert f"#### Does the RAG chain answer? ({profile})" in text and "Weight-only sweep" not in text
     assert "| qwen2.5-coder-0.5b-instruct | int4" in text
+
+
+def test_rows_of_another_prompt_are_answered_again_and_never_summarised(fakes, tmp_path):
+    out = tmp_path / "rag_answers.jsonl"
+    answers.run(["qwen2.5-coder-0.5b-instruct"], ["int8"], 2, out=out)
+    store = answers.ResultsStore(out)
+    for row in store.rows():  # the same questions, answered earlier with another prompt
+        store.append({**row, "prompt_id": "an-old-one", "f1": 0.0})
+    assert answers.summary(store.to_frame()).empty
+    answers.run(["qwen2.5-coder-0.5b-instruct"], ["int8"], 2, out=out)
+    assert len(fakes) == 2  # answered again with the current prompt
+    table = answers.summary(store.to_frame())
+    assert list(table["questions"]) == [2]
+    assert set(store.to_frame()["prompt_id"]) == {answers.prompt_id()}

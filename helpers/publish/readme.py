@@ -205,7 +205,7 @@ def answer_quality(path: Path) -> str:
     check_profile(rows, path)
     table = answers.summary(rows)
     if table.empty:
-        return f"(no answered questions in {path.name})"
+        return f"(no questions answered with the current RAG prompt in {path.name}: python -m helpers.size.answers)"
     shown = table.round(3)
     how = (
         f"FAQ questions through retrieval over the FAQ pages (top {answers.TOP_K} chunks) and the model, greedy, up "

@@ -9,6 +9,7 @@ own answer and by how much of it is found in the retrieved passages; means with 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from dataclasses import dataclass
@@ -35,9 +36,15 @@ FORMATS: dict[str, WoqConfig | None] = {
 }
 #: Passages handed to the model per question, and the answer budget.
 TOP_K = 3
-MAX_NEW_TOKENS = 96
+MAX_NEW_TOKENS = 192
 #: FAQ pages are the corpus: every question's answer is in it, among every other answer.
 FAQ_PREFIX = "faq/"
+
+
+def prompt_id(template: str = pipeline.RAG_PROMPT, max_new_tokens: int = MAX_NEW_TOKENS, k: int = TOP_K) -> str:
+    """Digest of what shapes an answer besides the model: the RAG prompt, the answer budget and the passages handed
+    in. Rows carry it; rows of another prompt are answered again and never summarised with these."""
+    return hashlib.sha256(f"{template}\x00{max_new_tokens}\x00{k}".encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,8 @@ class AnswerEvaluator:
             "f1": metrics.token_f1(answer, qa.answer),
             "support": metrics.token_support(answer, context),
             "retrieved_own_page": qa.source in {d.metadata.get("source") for d in docs},
+            "prompt_id": prompt_id(),
+            "max_new_tokens": MAX_NEW_TOKENS,
             "seconds": round(time.perf_counter() - start, 2),
         }
 
@@ -135,17 +144,25 @@ def run(
     faq = questions(n_questions)
     store = ResultsStore(out or results_path("rag_answers", num_threads=num_threads))
     cases = [AnswerCase(spec.name, fmt, qa.id) for spec in specs for fmt in formats for qa in faq]
-    if runner.points_to_run(cases, store):
+    current = prompt_id()
+
+    def same_prompt(row: dict[str, Any]) -> bool:
+        return row.get("prompt_id") == current
+
+    if runner.points_to_run(cases, store, reuse=same_prompt):
         evaluator = AnswerEvaluator(faq, num_threads)
-        runner.run_sweep(cases, store, evaluator, stamp=timing.profile_record(num_threads))
+        runner.run_sweep(cases, store, evaluator, reuse=same_prompt, stamp=timing.profile_record(num_threads))
     return store
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per model and format: questions answered, mean token F1 and mean support with 95 % bootstrap intervals over
-    questions, and how often the retrieved passages held the question's own FAQ page. (Each row's ``seconds`` is
-    progress information, not a benchmark: no warm-up, machine load not controlled; speed is notebook 06's.)"""
-    ok = rows[rows["status"] == "ok"] if not rows.empty else rows
+    questions, and how often the retrieved passages held the question's own FAQ page; only rows answered with the
+    current prompt (:func:`prompt_id`). (Each row's ``seconds`` is progress information, not a benchmark: no
+    warm-up, machine load not controlled; speed is notebook 06's.)"""
+    if rows.empty or "prompt_id" not in rows:
+        return pd.DataFrame()
+    ok = rows[(rows["status"] == "ok") & (rows["prompt_id"] == prompt_id())]
     out = []
     for (model, fmt), group in ok.groupby(["model", "format"], sort=False):
         f1 = bootstrap_ci(group["f1"].to_numpy(float), np.mean)
@@ -185,7 +202,10 @@ def quality_line(model: str, profile: str) -> str:
         return f"answer quality, mean token F1 vs the FAQ answer over {n} questions (measured on {name}): " + "; ".join(
             parts
         )
-    return f"answer quality of {model}: not measured yet (python -m helpers.size.answers --model {model})"
+    return (
+        f"answer quality of {model}: not measured with the current RAG prompt yet "
+        f"(python -m helpers.size.answers --model {model})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
