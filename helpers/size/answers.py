@@ -41,6 +41,12 @@ MAX_NEW_TOKENS = 192
 FAQ_PREFIX = "faq/"
 
 
+def check_format(fmt: str) -> None:
+    """Refuse a weight format this module does not build, naming the allowed ones."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format={fmt!r} is unknown: allowed values are {', '.join(FORMATS)}")
+
+
 def prompt_id(template: str = pipeline.RAG_PROMPT, max_new_tokens: int = MAX_NEW_TOKENS, k: int = TOP_K) -> str:
     """Digest of what shapes an answer besides the model: the RAG prompt, the answer budget and the passages handed
     in. Rows carry it; rows of another prompt are answered again and never summarised with these."""
@@ -83,8 +89,7 @@ def faq_retriever(num_threads: int, k: int = TOP_K) -> Any:
 def answering_llm(model: str, fmt: str, num_threads: int, max_new_tokens: int = MAX_NEW_TOKENS) -> tuple[Any, Any]:
     """``(LangChain LLM, tokenizer)`` of a model in a weight format: torch fp32, or its OpenVINO IR compressed by NNCF
     (exported and compressed once, cached)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format={fmt!r} is unknown: allowed values are {', '.join(FORMATS)}")
+    check_format(fmt)
     model_dir = models.causal_lm_dir(model=model)
     tokenizer = llm.load_tokenizer(model_dir)
     if FORMATS[fmt] is None:
@@ -137,8 +142,7 @@ def run(
     """Answer ``n_questions`` FAQ questions with every model in every format; rows appended as they finish."""
     specs = [models.get_causal_lm(name) for name in model_names]  # bad names fail here, before any model is built
     for fmt in formats:
-        if fmt not in FORMATS:
-            raise ValueError(f"format={fmt!r} is unknown: allowed values are {', '.join(FORMATS)}")
+        check_format(fmt)
     enforce_offline()
     set_threads(num_threads)
     faq = questions(n_questions)
