@@ -61,4 +61,33 @@ def test_speed_ups_are_judged_at_each_sides_best_batch_setting() -> None:
     rows["speedup_best"] = rows[["texts_per_s_b1", "texts_per_s_b32"]].max(axis=1) / 24.0
     rows["ndcg_rel_change"] = 0.0
     text = "\n".join(benchmark.embedder_verdicts(rows))
-    assert "2.50x fp32 texts/s, each at its best batch setting (missed the 3x bar; 4.29x both at batch 32)" in text
+    assert "2.50x (no interval: run times not kept) fp32 texts/s" in text
+    assert "each at its best batch setting (3x bar: missed; 4.29x both at batch 32)" in text
+
+
+def test_best_batch_speed_ups_carry_an_interval_and_a_close_runner_up_is_a_tie(tmp_path) -> None:
+    from helpers.core.results import ResultsStore
+
+    def row(name: str, b1_runs: list[float], b32_runs: list[float]) -> dict:
+        texts = 32
+        return {
+            "key": f"{name}/t2-dNone-qNone-n32-i5", "embedder": name, "status": "ok", "precision": "int8",
+            "ndcg@10": 0.9, "texts_per_s_b1": texts / sorted(b1_runs)[len(b1_runs) // 2],
+            "texts_per_s_b32": texts / sorted(b32_runs)[len(b32_runs) // 2],
+            "seconds_b1": b1_runs, "seconds_b32": b32_runs,
+        }
+
+    store = ResultsStore(tmp_path / "embedders.jsonl")
+    store.extend([
+        {**row(benchmark.BASELINE, [2.0, 2.1, 1.9, 2.0, 2.2], [3.0, 3.1, 2.9, 3.0, 3.0]), "precision": "fp32"},
+        row("a", [1.0, 1.1, 0.9, 1.0, 1.2], [0.5, 0.55, 0.45, 0.5, 0.6]),
+        row("b", [1.0, 1.0, 1.0, 1.0, 1.0], [0.52, 0.56, 0.47, 0.5, 0.58]),
+    ])
+    table = benchmark.results_table(store, "t2-dNone-qNone-n32-i5")
+    a = table.set_index("embedder").loc["a"]
+    assert a["speedup_best"] == pytest.approx(4.0)  # batch 32 (0.5 s) against fp32's batch 1 (2.0 s)
+    assert a["speedup_best_lo"] < 4.0 < a["speedup_best_hi"]
+    text = "\n".join(benchmark.embedder_verdicts(table))
+    assert "fastest overall: a (int8): 4.00x [" in text
+    assert "a tie within noise with b" in text
+    assert "3x bar: met" in text

@@ -73,6 +73,8 @@ def rag_table(path: Path) -> str:
         "texts_per_s_b32",
         "speedup_b32",
         "speedup_best",
+        "speedup_best_lo",
+        "speedup_best_hi",
         "query_p50_ms",
         "model_bytes",
     ]

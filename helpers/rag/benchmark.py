@@ -21,6 +21,7 @@ import numpy as np
 
 from helpers import data
 from helpers.core import metrics, runner, settings, timing
+from helpers.core.intervals import bar_verdict, ratio_ci
 from helpers.core.results import ResultsStore
 from helpers.core.settings import results_path
 from helpers.rag import embedders, pipeline
@@ -100,6 +101,7 @@ def measure_embedder(name: str, cfg: EmbedBenchConfig, reference_file: str) -> d
         row[f"texts_per_s_b{batch}_p90"] = len(sample) / stats.p90
         row[f"texts_per_s_b{batch}_min"] = len(sample) / max(stats.seconds)  # the range of the timed runs
         row[f"texts_per_s_b{batch}_max"] = len(sample) / min(stats.seconds)
+        row[f"seconds_b{batch}"] = list(stats.seconds)  # each timed run, for the speed-up's interval
     # index build over the corpus chunks (embedding included)
     _, row["index_build_s"] = pipeline.build_faiss(emb, chunks)
     row["n_chunks"] = len(chunks)
@@ -154,6 +156,26 @@ def run(
     return store
 
 
+def _best_batch_seconds(row) -> list[float]:
+    """The run times (same texts each run) of the row's faster batch setting; empty for rows written before run
+    times were kept."""
+    batch = 1 if row["texts_per_s_b1"] >= row["texts_per_s_b32"] else 32
+    runs = row.get(f"seconds_b{batch}")
+    return list(runs) if isinstance(runs, (list, tuple, np.ndarray)) else []
+
+
+def best_batch_ratio(fast_row, slow_row):
+    """``fast_row``'s texts/s over ``slow_row``'s, each at its own best batch setting, with the bootstrap interval of
+    the ratio of median run times (:func:`helpers.core.intervals.ratio_ci`); NaN bounds when either row lacks runs."""
+    fast, slow = _best_batch_seconds(fast_row), _best_batch_seconds(slow_row)
+    best = max(fast_row["texts_per_s_b1"], fast_row["texts_per_s_b32"])
+    value = best / max(slow_row["texts_per_s_b1"], slow_row["texts_per_s_b32"])
+    if not fast or not slow:
+        return value, float("nan"), float("nan")
+    interval = ratio_ci(slow, fast)
+    return value, interval.lo, interval.hi
+
+
 def results_table(store: ResultsStore, cfg: EmbedBenchConfig | str):
     """The rows of one settings tag (a config or its tag) as a DataFrame with speed-ups relative to fp32."""
     df = store.to_frame()
@@ -166,9 +188,11 @@ def results_table(store: ResultsStore, cfg: EmbedBenchConfig | str):
         base = df.loc[df["embedder"] == BASELINE].iloc[0]
         df["speedup_b32"] = df["texts_per_s_b32"] / base["texts_per_s_b32"]
         df["speedup_b1"] = df["texts_per_s_b1"] / base["texts_per_s_b1"]
-        # the fair ratio: each embedder at its own best batch setting against fp32 at fp32's best one
-        best = df[["texts_per_s_b1", "texts_per_s_b32"]].max(axis=1)
-        df["speedup_best"] = best / max(base["texts_per_s_b1"], base["texts_per_s_b32"])
+        # the fair ratio: each embedder at its own best batch setting against fp32 at fp32's best one, with its interval
+        ratios = [best_batch_ratio(row, base) if row["status"] == "ok" else (np.nan,) * 3 for _, row in df.iterrows()]
+        columns = ("speedup_best", "speedup_best_lo", "speedup_best_hi")
+        for column, values in zip(columns, zip(*ratios, strict=True), strict=True):
+            df[column] = list(values)
         df["ndcg_rel_change"] = (df["ndcg@10"] - base["ndcg@10"]) / base["ndcg@10"]
     return df
 
@@ -202,9 +226,23 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
+def _with_interval(row) -> str:
+    lo, hi = row.get("speedup_best_lo", np.nan), row.get("speedup_best_hi", np.nan)
+    interval = f" [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) and np.isfinite(hi) else " (no interval: run times not kept)"
+    return f"{row['speedup_best']:.2f}x{interval}"
+
+
+def _bar(row, min_speedup: float) -> str:
+    lo, hi = row.get("speedup_best_lo", np.nan), row.get("speedup_best_hi", np.nan)
+    if np.isfinite(lo) and np.isfinite(hi):
+        return bar_verdict((lo, hi), min_speedup, higher_is_better=True)
+    return "met" if row["speedup_best"] >= min_speedup else "missed"
+
+
 def embedder_verdicts(table, max_ndcg_drop: float = 0.01, min_speedup: float = 3.0) -> list[str]:
     """The chapter's bar in words: best int8 embedder >= 3x fp32 texts/s with nDCG@10 within 1 %; the ratio is
-    judged with each side at its own best batch setting (batch 1 or 32), and the batch-32 ratio is shown beside."""
+    judged with each side at its own best batch setting (batch 1 or 32), with its interval (a bar inside it is a tie),
+    and the batch-32 ratio is shown beside. "Fastest overall" names the runner-up when the two tie within noise."""
     if table.empty or "speedup_best" not in table:
         return ["no baseline row (or a row written before both batch settings were timed): run hf-fp32 first"]
     ok = table[table["status"] == "ok"]
@@ -215,17 +253,28 @@ def embedder_verdicts(table, max_ndcg_drop: float = 0.01, min_speedup: float = 3
         lines.append(f"no int8 embedder keeps nDCG@10 within {max_ndcg_drop:.0%} of fp32")
     else:
         best = within.sort_values("speedup_best", ascending=False).iloc[0]
-        bar = "met" if best["speedup_best"] >= min_speedup else "missed"
         lines.append(
-            f"best int8 embedder within {max_ndcg_drop:.0%} nDCG: {best['embedder']}: {best['speedup_best']:.2f}x fp32 "
-            f"texts/s, each at its best batch setting ({bar} the {min_speedup:g}x bar; {best['speedup_b32']:.2f}x "
-            f"both at batch 32), nDCG@10 {best['ndcg@10']:.4f} ({best['ndcg_rel_change']:+.2%})"
+            f"best int8 embedder within {max_ndcg_drop:.0%} nDCG: {best['embedder']}: {_with_interval(best)} fp32 "
+            f"texts/s, each at its best batch setting ({min_speedup:g}x bar: {_bar(best, min_speedup)}; "
+            f"{best['speedup_b32']:.2f}x both at batch 32), "
+            f"nDCG@10 {best['ndcg@10']:.4f} ({best['ndcg_rel_change']:+.2%})"
         )
-    fastest = ok.sort_values("speedup_best", ascending=False).iloc[0]
-    lines.append(
-        f"fastest overall: {fastest['embedder']} ({fastest['precision']}): {fastest['speedup_best']:.2f}x at best "
+    ranked = ok.sort_values("speedup_best", ascending=False)
+    fastest = ranked.iloc[0]
+    line = (
+        f"fastest overall: {fastest['embedder']} ({fastest['precision']}): {_with_interval(fastest)} at best "
         f"batch settings ({fastest['speedup_b32']:.2f}x at batch 32), nDCG@10 {fastest['ndcg_rel_change']:+.2%}"
     )
+    if len(ranked) > 1:
+        second = ranked.iloc[1]
+        value, lo, hi = best_batch_ratio(fastest, second)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            line += f"; {value:.2f}x {second['embedder']} (no interval)"
+        elif lo <= 1.0:
+            line += f"; a tie within noise with {second['embedder']} ({value:.2f}x [{lo:.2f}, {hi:.2f}])"
+        else:
+            line += f"; ahead of {second['embedder']} by {value:.2f}x [{lo:.2f}, {hi:.2f}]"
+    lines.append(line)
     for _, row in table[table["status"] != "ok"].iterrows():
         lines.append(f"not measured: {row['embedder']}: {row['status']}: {row['reason']}")
     return lines
