@@ -21,6 +21,37 @@ def test_cases_alternate_the_order_per_round_and_refuse_bad_names():
         decode_less.run(n_prompts=1)
 
 
+def test_the_larger_model_adds_speculative_decoding_and_llama_cpp_its_own_modes():
+    cases = decode_less.decode_cases("qwen2.5-coder-1.5b-instruct", ("int4-sym-g64", "gguf"), rounds=2)
+    first = [(c.weights, c.decoding) for c in cases if c.round == 1]
+    assert first == [
+        ("int4-sym-g64", "plain"), ("int4-sym-g64", "prompt_lookup"), ("int4-sym-g64", "speculative"),
+        ("gguf", "plain"), ("gguf", "prompt_lookup"),
+    ]
+    assert [(c.weights, c.decoding) for c in cases if c.round == 2] == first[::-1]
+    assert decode_less.modes("qwen2.5-coder-0.5b-instruct", "int8") == ("plain", "prompt_lookup")  # no draft
+
+
+def _rates_row(weights: str, decoding: str, rates: list[float]) -> dict:
+    runs = [{"e2e_s": 1.0 + 40 / r, "ttft_s": 1.0, "new_tokens": 41, "answer_sha1": "x"} for r in rates]
+    return {"status": "ok", "model": "m", "weights": weights, "decoding": decoding, "round": 1, "runs": runs}
+
+
+def test_versus_llama_cpp_pairs_each_sides_best_mode_by_decode_rate():
+    rows = [
+        _rates_row("int4-sym-g64", "plain", [20.0, 21.0, 19.0, 20.0, 20.5]),
+        _rates_row("int4-sym-g64", "prompt_lookup", [30.0, 31.0, 29.0, 30.0, 30.5]),
+        _rates_row("gguf", "plain", [25.0, 25.0, 25.0, 25.0, 25.0]),
+        _rates_row("gguf", "prompt_lookup", [24.0, 24.0, 24.0, 24.0, 24.0]),
+    ]
+    row = decode_less.versus_llama_cpp(rows).iloc[0]
+    assert row["openvino"] == "int4-sym-g64 prompt_lookup" and row["llama_cpp"] == "Q4_K_M plain"
+    assert row["ratio"] == pytest.approx(1.2) and row["verdict"] == "missed"  # 30 / 25, wholly below 1.3
+    line = decode_less.peer_findings(decode_less.versus_llama_cpp(rows))[0]
+    assert "is 1.20x [" in line and "missed against the 1.3x bar" in line
+    assert decode_less.versus_llama_cpp(rows[:2]).empty  # no llama.cpp rows: nothing to compare
+
+
 def _row(decoding: str, seconds: list[float], digests: list[str], steps: int | None = 20) -> dict:
     runs = [
         {"e2e_s": s, "ttft_s": 1.0, "new_tokens": 40, "answer_sha1": d, "model_steps": steps}

@@ -1,4 +1,5 @@
-"""Notebook 06: Decode less: prompt-lookup decoding against plain decoding on OpenVINO GenAI 2026, on RAG answers.
+"""Notebook 06: Decode less: prompt-lookup and speculative decoding against plain decoding on OpenVINO GenAI 2026,
+and llama.cpp's own prompt lookup against its plain decoding, on RAG answers.
 
 A RAG answer copies words from its context, and prompt-lookup decoding exploits that: it proposes the next few tokens
 by finding the last few generated tokens in the prompt, and the model checks all the proposals in one step. Greedy
@@ -10,7 +11,12 @@ question, in the model's chat template), answers generated to their natural end 
 a second round runs the modes in reverse order. Paired per prompt: the answer's end-to-end time under plain decoding
 over its time under lookup (same tokens, so the ratio is the answer's speed-up), median with a bootstrap interval.
 
-    python -m helpers.latency.decode_less [--model qwen2.5-coder-0.5b-instruct] [--weights int8] [--prompts 8]
+Speculative decoding runs where the model has a draft (:data:`DRAFTS`: the 0.5B, same tokenizer, drafting for the
+1.5B); weights ``gguf`` are llama.cpp on the packaged GGUF (``LlamaPromptLookupDecoding`` for its lookup). Across
+runtimes the answers differ (other weights), so :func:`versus_llama_cpp` compares decode speed (tokens after the
+first over the time after the first), paired per prompt, best mode against best mode.
+
+    python -m helpers.latency.decode_less [--model qwen2.5-coder-0.5b-instruct] [--weights int8 gguf] [--prompts 8]
     # -> results/<profile>/decode_less.jsonl (resumable)
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import statistics
 import sys
 from dataclasses import dataclass
@@ -32,12 +39,28 @@ from helpers.core import genai_timing, runner, timing
 from helpers.core.intervals import bar_verdict, bootstrap_ci
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_path, set_threads
+from helpers.latency import runtimes
 from helpers.latency.cases import OV_PLANS, ov_weights, rag_prompts
 from helpers.llm.genai import prompt_token_ids
 
 MODES = ("plain", "prompt_lookup")
 MAX_NEW_TOKENS = 128
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+#: llama.cpp on the model's packaged GGUF (Q4_K_M) instead of an OpenVINO IR.
+GGUF = "gguf"
+#: Draft models for speculative decoding (same tokenizer), and the draft's OpenVINO weights.
+DRAFTS = {"qwen2.5-coder-1.5b-instruct": "qwen2.5-coder-0.5b-instruct"}
+DRAFT_WEIGHTS = "int8"
+#: The bar of the cookbook: best OpenVINO decoding at least this many times llama.cpp's best on the same answers.
+PEER_BAR = 1.3
+
+
+def modes(model: str, weights: str) -> tuple[str, ...]:
+    """The decoding modes measured for a model and weights: plain and lookup, plus speculative on GenAI where the
+    model has a draft."""
+    if weights != GGUF and model in DRAFTS:
+        return (*MODES, "speculative")
+    return MODES
 
 
 @dataclass(frozen=True)
@@ -60,18 +83,22 @@ class DecodeCase:
 
 
 def decode_cases(
-    model: str = DEFAULT_MODEL, weights: str = "int8", num_threads: int = 2, rounds: int = 2
+    model: str = DEFAULT_MODEL, weights: str | tuple[str, ...] = "int8", num_threads: int = 2, rounds: int = 2
 ) -> list[DecodeCase]:
-    """Plain and lookup per round (round 2 in reverse order); bad names fail here, naming the allowed values."""
+    """Every mode of every weights per round (round 2 in reverse order); bad names fail here, naming the allowed
+    values."""
     models.get_causal_lm(model)
-    if weights not in OV_PLANS:
-        raise ValueError(f"weights={weights!r} is unknown: allowed values are {', '.join(OV_PLANS)}")
+    names = (weights,) if isinstance(weights, str) else tuple(weights)
+    for name in names:
+        if name not in OV_PLANS and name != GGUF:
+            raise ValueError(f"weights={name!r} is unknown: allowed values are {', '.join([*OV_PLANS, GGUF])}")
     if rounds < 1:
         raise ValueError(f"rounds={rounds!r}: allowed values are integers >= 1")
+    one_round = [(name, mode) for name in names for mode in modes(model, name)]
     out = []
     for rnd in range(1, rounds + 1):
-        order = MODES if rnd % 2 else MODES[::-1]
-        out += [DecodeCase(model, weights, mode, num_threads, rnd) for mode in order]
+        order = one_round if rnd % 2 else one_round[::-1]
+        out += [DecodeCase(model, name, mode, num_threads, rnd) for name, mode in order]
     return out
 
 
@@ -79,11 +106,39 @@ def _ids_digest(ids: list[int]) -> str:
     return hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:16]
 
 
+def _llama_case(case: DecodeCase, ids: list[list[int]]) -> dict[str, Any]:
+    """llama.cpp answering the prompts (the first is the warm-up), plain or with its prompt lookup."""
+    lookup = case.decoding == "prompt_lookup"
+    gguf = models.causal_lm_gguf_path(case.model)
+    runs = runtimes.llama_cpp_answer_runs(gguf, ids, case.num_threads, MAX_NEW_TOKENS, 1, lookup)
+    import llama_cpp
+
+    return {
+        "runs": [{**_answer_row(run), "model_steps": None} for run in runs],
+        "llama_cpp_version": llama_cpp.__version__,
+        "decoding_config": runtimes.LLAMA_LOOKUP if lookup else {},
+        "settings": f"llama.cpp {llama_cpp.__version__}, {case.num_threads} threads",
+    }
+
+
+def _answer_row(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "e2e_s": run["e2e_s"],
+        "ttft_s": run["ttft_s"],
+        "new_tokens": run["new_tokens"],
+        "answer_sha1": _ids_digest(run["token_ids"]),
+    }
+
+
 def measure_case(case: DecodeCase, prompts: list[str], ids: list[list[int]]) -> dict[str, Any]:
-    """Time one mode on the prompts (the first one is the warm-up) in the today environment's GenAI."""
+    """Time one mode on the prompts (the first one is the warm-up): GenAI 2026 from the today environment, or
+    llama.cpp for the ``gguf`` weights."""
     enforce_offline()
     set_threads(case.num_threads)
     environment = timing.environment_record(case.num_threads)
+    if case.weights == GGUF:
+        return {**environment, **_llama_case(case, ids), "max_new_tokens": MAX_NEW_TOKENS}
+    draft = DRAFTS.get(case.model) if case.decoding == "speculative" else None
     result = genai_timing.run_genai(
         ov_weights(case.weights, case.model),
         prompts,
@@ -95,19 +150,15 @@ def measure_case(case: DecodeCase, prompts: list[str], ids: list[list[int]]) -> 
         prompt_ids=ids,
         decoding=case.decoding,
         natural_end=True,
+        draft_dir=ov_weights(DRAFT_WEIGHTS, draft) if draft else None,
     )
     runs = []
     for run in result["runs"]:
         steps = run.get("genai_token_infer_s")
-        runs.append(
-            {
-                "e2e_s": run["e2e_s"],
-                "ttft_s": run["ttft_s"],
-                "new_tokens": run["new_tokens"],
-                "answer_sha1": _ids_digest(run["token_ids"]),
-                "model_steps": len(steps) if steps else None,  # prefill + decode steps of the main model
-            }
-        )
+        row = {**_answer_row(run), "model_steps": len(steps) if steps else None}  # prefill + decode steps
+        if "draft_acceptance_rate" in run:
+            row["draft_acceptance_rate"] = run["draft_acceptance_rate"]
+        runs.append(row)
     return {
         **environment,
         "runs": runs,
@@ -115,6 +166,7 @@ def measure_case(case: DecodeCase, prompts: list[str], ids: list[list[int]]) -> 
         "decoding_config": result.get("decoding_config"),
         "settings": genai_timing.settings_label(result.get("compiled_properties")),
         "max_new_tokens": MAX_NEW_TOKENS,
+        **({"draft": f"{draft} {DRAFT_WEIGHTS}"} if draft else {}),
     }
 
 
@@ -131,7 +183,8 @@ def decode_less_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
         pairs = list(zip(base["runs"], row["runs"], strict=True))
         ratios = np.array([b["e2e_s"] / r["e2e_s"] for b, r in pairs])
         span = bootstrap_ci(ratios, np.median, 2000, 0)
-        steps = [r["new_tokens"] / (r["model_steps"] - 1) for _, r in pairs if r.get("model_steps", 0) > 1]
+        steps = [r["new_tokens"] / (r["model_steps"] - 1) for _, r in pairs if (r.get("model_steps") or 0) > 1]
+        accepted = [r["draft_acceptance_rate"] for _, r in pairs if r.get("draft_acceptance_rate") is not None]
         out.append(
             {
                 "model": row["model"],
@@ -142,6 +195,7 @@ def decode_less_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "identical_answers": sum(b["answer_sha1"] == r["answer_sha1"] for b, r in pairs),
                 "median_answer_tokens": statistics.median(r["new_tokens"] for _, r in pairs),
                 "tokens_per_model_step": statistics.median(steps) if steps else float("nan"),
+                "draft_acceptance": statistics.median(accepted) if accepted else float("nan"),
                 "speedup": span.value,
                 "speedup_lo": span.lo,
                 "speedup_hi": span.hi,
@@ -152,13 +206,82 @@ def decode_less_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _steps_text(r: Any) -> str:
+    parts = []
+    if np.isfinite(r.tokens_per_model_step):
+        parts.append(f"{r.tokens_per_model_step:.2f} tokens per model step")
+    if np.isfinite(getattr(r, "draft_acceptance", float("nan"))):
+        parts.append(f"draft acceptance {r.draft_acceptance:.0f} %")
+    return ", ".join(parts) + ", " if parts else ""
+
+
 def findings(table: pd.DataFrame) -> list[str]:
     """One sentence per row of :func:`decode_less_table` (the prose of notebook 06 quotes these, nothing else)."""
     return [
-        f"{r.model} {r.weights}, {r.decoding.replace('_', ' ')} (round {r.round}): answers {r.speedup:.2f}x "
-        f"[{r.speedup_lo:.2f}, {r.speedup_hi:.2f}] as fast as plain decoding ({r.verdict}), {r.identical_answers} "
-        f"of {r.answers} answers token-for-token identical, {r.tokens_per_model_step:.2f} tokens per model step, "
-        f"median answer {r.median_answer_tokens:.0f} tokens; {r.settings}"
+        f"{r.model} {'llama.cpp Q4_K_M' if r.weights == GGUF else r.weights}, {r.decoding.replace('_', ' ')} "
+        f"(round {r.round}): answers {r.speedup:.2f}x [{r.speedup_lo:.2f}, {r.speedup_hi:.2f}] as fast as plain "
+        f"decoding ({r.verdict}), {r.identical_answers} of {r.answers} answers token-for-token identical, "
+        f"{_steps_text(r)}median answer {r.median_answer_tokens:.0f} tokens; {r.settings}"
+        for r in table.itertuples()
+    ]
+
+
+def _decode_rates(row: dict[str, Any]) -> np.ndarray:
+    """Per answer: tokens after the first over the time after the first (NaN for a one-token answer)."""
+    return np.array(
+        [
+            (r["new_tokens"] - 1) / (r["e2e_s"] - r["ttft_s"]) if r["new_tokens"] > 1 else np.nan
+            for r in row["runs"]
+        ]
+    )
+
+
+def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.DataFrame:
+    """Per model and round: the best OpenVINO mode (weights and decoding, by median decode rate) against llama.cpp's
+    best mode, decode rates paired per prompt (median ratio, bootstrap interval) and the verdict against ``bar``.
+    The two sides answer with other weights, so their answers differ; each side's identity with its own plain
+    decoding is :func:`decode_less_table`'s."""
+    ok = [r for r in rows if r.get("status") == "ok" and r.get("runs")]
+    out = []
+    for model, rnd in sorted({(r["model"], r["round"]) for r in ok}):
+        mine = [r for r in ok if (r["model"], r["round"]) == (model, rnd)]
+        ov = [r for r in mine if r["weights"] != GGUF]
+        peer = [r for r in mine if r["weights"] == GGUF]
+        if not ov or not peer:
+            continue
+        best_ov = max(ov, key=lambda r: np.nanmedian(_decode_rates(r)))
+        best_peer = max(peer, key=lambda r: np.nanmedian(_decode_rates(r)))
+        ratios = _decode_rates(best_ov) / _decode_rates(best_peer)
+        ratios = ratios[np.isfinite(ratios)]
+        if len(ratios) < 2:
+            continue
+        span = bootstrap_ci(ratios, np.median, 2000, 0)
+        out.append(
+            {
+                "model": model,
+                "round": rnd,
+                "openvino": f"{best_ov['weights']} {best_ov['decoding']}",
+                "openvino_tokens_per_s": float(np.nanmedian(_decode_rates(best_ov))),
+                "llama_cpp": f"Q4_K_M {best_peer['decoding']}",
+                "llama_cpp_tokens_per_s": float(np.nanmedian(_decode_rates(best_peer))),
+                "answers": len(ratios),
+                "ratio": span.value,
+                "ratio_lo": span.lo,
+                "ratio_hi": span.hi,
+                "verdict": bar_verdict(span, bar, True),
+                "bar": bar,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def peer_findings(table: pd.DataFrame) -> list[str]:
+    """One sentence per row of :func:`versus_llama_cpp`."""
+    return [
+        f"{r.model} (round {r.round}): best OpenVINO decoding ({r.openvino.replace('_', ' ')}, "
+        f"{r.openvino_tokens_per_s:.1f} tok/s) is {r.ratio:.2f}x [{r.ratio_lo:.2f}, {r.ratio_hi:.2f}] llama.cpp's "
+        f"best ({r.llama_cpp.replace('_', ' ')}, {r.llama_cpp_tokens_per_s:.1f} tok/s), decode rates paired over "
+        f"{r.answers} answers: {r.verdict} against the {r.bar:g}x bar"
         for r in table.itertuples()
     ]
 
@@ -167,17 +290,21 @@ def run(
     out: str | Path | None = None,
     *,
     model: str = DEFAULT_MODEL,
-    weights: str = "int8",
+    weights: str | tuple[str, ...] = "int8",
     n_prompts: int = 8,
     num_threads: int = 2,
     rounds: int = 2,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) the plain vs lookup cases into the profile's ``decode_less`` results; returns the rows written
-    now. Names are checked and the today environment found before anything is built."""
+    """Run (or resume) the decoding cases into the profile's ``decode_less`` results; returns the rows written now.
+    Names are checked, and the today environment, the draft model and llama.cpp found, before anything is built."""
     todo = decode_cases(model, weights, num_threads, rounds)
     if n_prompts < 2:
         raise ValueError(f"n_prompts={n_prompts!r}: allowed values are integers >= 2 (one is the warm-up)")
     genai_timing.genai_python("2026")  # FileNotFoundError naming `make setup-today` when it is missing
+    if any(case.weights == GGUF for case in todo) and importlib.util.find_spec("llama_cpp") is None:
+        raise ModuleNotFoundError("weights 'gguf' needs llama-cpp-python: the optional extra requirements-peers.txt")
+    if any(case.decoding == "speculative" for case in todo):
+        models.causal_lm_dir(model=DRAFTS[model])  # the draft is provisioned (a clear error naming it if not)
     out = Path(out) if out is not None else results_path("decode_less", num_threads=num_threads)
     store = ResultsStore(out)
     if not runner.points_to_run(todo, store):
@@ -197,16 +324,16 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=list(models.CAUSAL_LMS))
-    parser.add_argument("--weights", default="int8", choices=list(OV_PLANS))
+    parser.add_argument("--weights", nargs="+", default=["int8"], choices=[*OV_PLANS, GGUF])
     parser.add_argument("--prompts", type=int, default=8, help="RAG prompts per mode (the first is the warm-up)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    run(args.out, model=args.model, weights=args.weights, n_prompts=args.prompts, num_threads=args.threads,
+    run(args.out, model=args.model, weights=tuple(args.weights), n_prompts=args.prompts, num_threads=args.threads,
         rounds=args.rounds)
-    table = decode_less_table(ResultsStore(args.out or results_path("decode_less", num_threads=args.threads)).rows())
-    print(table.to_string(index=False))
+    rows = ResultsStore(args.out or results_path("decode_less", num_threads=args.threads)).rows()
+    print(*findings(decode_less_table(rows)), *peer_findings(versus_llama_cpp(rows)), sep="\n")
     return 0
 
 

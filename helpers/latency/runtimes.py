@@ -208,3 +208,47 @@ def llama_cpp_runs(
                 row["llama_new_tokens"] = int(perf.n_eval) + 1
             runs.append(row)
     return runs
+
+
+#: llama-cpp-python's prompt lookup (``LlamaPromptLookupDecoding``): its documentation advises 2 predicted tokens on
+#: CPU-only machines (10, its default, suits GPUs); n-grams of up to 3 tokens, as GenAI's lookup here.
+LLAMA_LOOKUP = {"num_pred_tokens": 2, "max_ngram_size": 3}
+
+
+def llama_cpp_answer_runs(
+    gguf: Path, prompt_ids: list[list[int]], num_threads: int, max_new_tokens: int, warmup: int, lookup: bool
+) -> list[dict[str, Any]]:
+    """llama.cpp answering each prompt (the same token ids as GenAI gets) greedily to its natural end (EOS, at most
+    ``max_new_tokens``), plain or with prompt lookup; one row per timed answer with its token ids."""
+    import llama_cpp
+    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+    draft = LlamaPromptLookupDecoding(**LLAMA_LOOKUP) if lookup else None
+    model = llama_cpp.Llama(
+        model_path=str(gguf),
+        n_threads=num_threads,
+        n_threads_batch=num_threads,
+        n_ctx=2048,
+        n_batch=512,
+        verbose=False,
+        seed=0,
+        draft_model=draft,
+    )
+    eos = model.token_eos()
+    runs = []
+    for i, ids in enumerate(prompt_ids):
+        model.reset()  # no prefix reuse from the previous prompt
+        stamps: list[float] = []
+        tokens: list[int] = []
+        start = time.perf_counter()
+        for token in model.generate(ids, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, reset=True):
+            if token == eos:
+                break
+            stamps.append(time.perf_counter())
+            tokens.append(int(token))
+            if len(tokens) >= max_new_tokens:
+                break
+        end = time.perf_counter()
+        if i >= warmup:
+            runs.append({**_run_row(start, stamps, end, None), "token_ids": tokens})
+    return runs
