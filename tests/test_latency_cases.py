@@ -28,6 +28,9 @@ def test_run_row_and_summary() -> None:
     assert row["model_s_per_token"] == pytest.approx(0.06) and row["other_s_per_token"] == pytest.approx(0.04)
     summary = rl.summarize([row, {**row, "e2e_s": 1.0}])
     assert summary["median_e2e_s"] == pytest.approx(0.9) and summary["e2e_s_samples"] == pytest.approx([0.8, 1.0])
+    assert "settings" not in summary  # torch, ITREX, llama.cpp: nothing read back
+    label = "f32 compute, KV cache u8, dyn. quant. group 32, 2 threads"
+    assert rl.summarize([{**row, "settings": label}])["settings"] == label  # GenAI's compiled settings, per case
 
 
 def test_bad_iterations_refused_before_work() -> None:

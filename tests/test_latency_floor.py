@@ -76,6 +76,8 @@ def test_size_table_floor_share_and_peer_ratio() -> None:
     assert big.loc["llama.cpp", "floor_ms"] == pytest.approx(1000 / 31)  # 1,000 MB at 31 GB/s
     assert big.loc["llama.cpp", "share_of_floor"] == pytest.approx(1000 / 31 / 40)
     assert big.loc["genai-2026", "vs_llama"] == pytest.approx(0.8)
+    assert big.loc["llama.cpp", "settings"] == "n/a (not OpenVINO GenAI)"
+    assert big.loc["genai-2026", "settings"].startswith("not read back")  # these rows carry none
     small = table[table["model"] == "smollm2-135m-instruct"]
     assert small["floor_ms"].isna().all()  # no bandwidth measured in that sitting: no floor, not a guess
     lines = sizes.size_verdicts(table)

@@ -152,6 +152,9 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             row[f"median_{key}"] = statistics.median(values)
             row[f"{key}_samples"] = values
     row["new_tokens"] = sorted({r["new_tokens"] for r in runs})
+    settings = sorted({r["settings"] for r in runs if r.get("settings")})
+    if settings:  # GenAI's compiled settings, read back (one per case)
+        row["settings"] = "; ".join(settings)
     return row
 
 

@@ -132,9 +132,10 @@ def genai_runs(
         properties=properties,
         prompt_ids=prompt_token_ids(ir, prompts),  # the same tokens as every other runtime
     )
+    settings = genai_timing.settings_label(result.get("compiled_properties"))  # what the plugin compiled with
     runs = []
     for run in result["runs"]:
-        row = {**run}
+        row = {**run, "settings": settings}
         steps = run.get("genai_token_infer_s")
         if steps and run.get("tpot_s") is not None:
             row["model_s_per_token"] = statistics.median(steps[1:])

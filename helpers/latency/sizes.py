@@ -55,6 +55,14 @@ def _decode_bytes(part: pd.DataFrame) -> float:
     return float(step["weights"]) + float(step.get("kv_cache") or 0)
 
 
+def _settings(rows: pd.DataFrame, runtime: str) -> str:
+    """The compiled settings a GenAI case's rows read back, or why there are none."""
+    if not runtime.startswith("genai-"):
+        return "n/a (not OpenVINO GenAI)"
+    found = sorted({str(v) for v in rows.get("settings", pd.Series(dtype=object)).dropna()})
+    return "; ".join(found) if found else "not read back (rows measured before settings were recorded)"
+
+
 def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFrame:
     """One row per model and case: TPOT (ms/token) and TTFT (s) medians with intervals, the bytes a decode step
     reads (MB), the floor (ms/token = bytes / the median triad of the model's sitting), the share of the floor
@@ -85,6 +93,7 @@ def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFram
                 "share_lo": floor_ms / (tpot.hi * 1e3), "share_hi": floor_ms / (tpot.lo * 1e3),
                 "vs_llama": vs.value if vs else math.nan,
                 "vs_llama_lo": vs.lo if vs else math.nan, "vs_llama_hi": vs.hi if vs else math.nan,
+                "settings": _settings(sel, str(case["runtime"])),
             })
     table = pd.DataFrame(out)
     return table.sort_values(["parameters", "tpot_ms"]).reset_index(drop=True) if not table.empty else table
