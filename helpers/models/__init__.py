@@ -29,6 +29,7 @@ from helpers.models.causal_lm import (
     chat_prompt,
     generate_chat,
     load_causal_lm,
+    load_llama_cpp,
     verify_causal_lm,
 )
 from helpers.models.common import (
@@ -119,6 +120,7 @@ __all__ = [
     "get_causal_lm",
     "gguf_state_dict",
     "load_causal_lm",
+    "load_llama_cpp",
     "load_causal_lm_weight",
     "load_embedding_model",
     "main",

@@ -141,3 +141,12 @@ def verify_causal_lm(
     if "paris" not in text.lower():
         raise RuntimeError(f"causal LM check failed: {VERIFY_PROMPT!r} -> {text!r}")
     return text
+
+
+def load_llama_cpp(gguf: str | os.PathLike[str], num_threads: int, n_ctx: int = 2048, **options: Any) -> Any:
+    """llama.cpp (the optional llama-cpp-python extra) on a GGUF with fixed threads for prompt and decode, quiet;
+    ``options`` go to ``llama_cpp.Llama`` (e.g. ``n_batch``, ``logits_all``, ``draft_model``)."""
+    from llama_cpp import Llama  # optional extra, built from source
+
+    settings = {"n_batch": 512, "verbose": False, "seed": 0, **options}
+    return Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=num_threads, n_threads_batch=num_threads, **settings)

@@ -37,18 +37,8 @@ def benchmark_llama_cpp(
     time (what generation does per step; which token is fed does not change the cost). Medians and p90 over
     ``iterations`` after ``warmup``.
     """
-    from llama_cpp import Llama
-
     gguf = models.causal_lm_gguf_path()
-    llm = Llama(
-        model_path=str(gguf),
-        n_threads=num_threads,
-        n_threads_batch=num_threads,
-        n_ctx=1024,
-        n_batch=512,
-        verbose=False,
-        seed=0,
-    )
+    llm = models.load_llama_cpp(gguf, num_threads, n_ctx=1024)
     tokens = llm.tokenize(data.load_perplexity_text().encode("utf-8"), add_bos=True)[:prompt_tokens]
     if len(tokens) < prompt_tokens:
         raise ValueError(f"the perplexity text has only {len(tokens)} tokens, fewer than prompt_tokens={prompt_tokens}")

@@ -63,22 +63,13 @@ def check_model(model: str, num_threads: int = 2, positions: int = 512) -> dict[
     """The model's results row: tokenizer agreement on the samples, and top-1 agreement over ``positions`` held-out
     tokens fed to both (llama.cpp's own ids of the held-out Python docs)."""
     import torch  # heavy: only for this check
-    from llama_cpp import Llama  # optional extra, built from source
 
     spec = models.get_causal_lm(model)
     enforce_offline()
     set_threads(num_threads)
     gguf = models.causal_lm_gguf_path(spec)
     hf_model, tokenizer = models.load_causal_lm(model=spec)
-    llama = Llama(
-        model_path=str(gguf),
-        n_ctx=positions + 8,
-        n_batch=positions + 8,
-        n_threads=num_threads,
-        n_threads_batch=num_threads,
-        logits_all=True,
-        verbose=False,
-    )
+    llama = models.load_llama_cpp(gguf, num_threads, n_ctx=positions + 8, n_batch=positions + 8, logits_all=True)
     row: dict[str, Any] = {"key": spec.name, "model": spec.name, "gguf_sha256": spec.sha256}
     row.update(tokenizer_agreement(tokenizer, llama, tokenizer_samples(tokenizer)))
     ids = llama.tokenize(data.heldout_docs_text().encode("utf-8"), add_bos=False)[:positions]
