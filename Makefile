@@ -78,10 +78,12 @@ models-1.5b: $(STAMP)
 	$(PY) -m helpers.models --model qwen2.5-coder-1.5b-instruct
 
 # Speculative decoding (the 0.5B drafting) and prompt lookup on the 1.5B, against llama.cpp plain and with its own
-# lookup (LlamaPromptLookupDecoding) on the same RAG prompts: ~25 min on 2 cores; needs the llama.cpp extra
+# lookup (LlamaPromptLookupDecoding) on the same RAG prompts: two rounds, ~65 min on 2 cores (AVX2 EPYC: ~7 min per
+# GenAI case, 4-6 per llama.cpp case; ROUNDS=1 halves it); needs the llama.cpp extra
 # (requirements-peers.txt). Writes results/<profile>/decode_less.jsonl (resumable), read by notebook 06.
 decode-less-1.5b: models-1.5b
-	$(PY) -m helpers.latency.decode_less --model qwen2.5-coder-1.5b-instruct --weights int4-sym-g64 gguf
+	$(PY) -m helpers.latency.decode_less --model qwen2.5-coder-1.5b-instruct --weights int4-sym-g64 gguf \
+	  --rounds $(or $(ROUNDS),2)
 
 # Each converted model against llama.cpp on the same GGUF (identical token ids, top-1 agreement); needs the optional
 # llama.cpp extra (requirements-peers.txt). Writes results/<profile>/model_checks.jsonl.

@@ -45,7 +45,7 @@ def test_versus_llama_cpp_pairs_each_sides_best_mode_by_decode_rate():
         _rates_row("gguf", "prompt_lookup", [24.0, 24.0, 24.0, 24.0, 24.0]),
     ]
     row = decode_less.versus_llama_cpp(rows).iloc[0]
-    assert row["openvino"] == "int4-sym-g64 prompt_lookup" and row["llama_cpp"] == "Q4_K_M plain"
+    assert row["openvino"] == "int4-sym-g64 prompt lookup" and row["llama_cpp"] == "Q4_K_M plain"
     assert row["ratio"] == pytest.approx(1.2) and row["verdict"] == "missed"  # 30 / 25, wholly below 1.3
     line = decode_less.peer_findings(decode_less.versus_llama_cpp(rows))[0]
     assert "is 1.20x [" in line and "missed against the 1.3x bar" in line
@@ -88,3 +88,14 @@ def test_decoding_modes_are_checked_before_a_pipeline_loads():
         genai_timing.run_genai("ir", ["p"], runtime="2024.2", decoding="beam")
     with pytest.raises(ValueError, match="allowed runtimes are 2026"):
         genai_timing.run_genai("ir", ["p"], runtime="2024.2", decoding="prompt_lookup")
+
+
+def test_speculative_rows_report_the_share_of_drafted_tokens_accepted():
+    digests = ["a", "b", "c"]
+    plain = _row("plain", [4.0, 4.1, 3.9], digests, 41)
+    spec = _row("speculative", [5.0, 5.1, 4.9], digests, 11)
+    for run, rate in zip(spec["runs"], (0.3, 0.4, 0.5), strict=True):
+        run["draft_acceptance_rate"] = rate  # GenAI's extended metrics: a fraction
+    table = decode_less.decode_less_table([plain, spec])
+    assert table.iloc[0]["draft_acceptance"] == pytest.approx(0.4) and table.iloc[0]["verdict"] == "slower"
+    assert "40% of drafted tokens accepted" in decode_less.findings(table)[0]

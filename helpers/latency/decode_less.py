@@ -211,7 +211,7 @@ def _steps_text(r: Any) -> str:
     if np.isfinite(r.tokens_per_model_step):
         parts.append(f"{r.tokens_per_model_step:.2f} tokens per model step")
     if np.isfinite(getattr(r, "draft_acceptance", float("nan"))):
-        parts.append(f"draft acceptance {r.draft_acceptance:.0f} %")
+        parts.append(f"{r.draft_acceptance:.0%} of drafted tokens accepted")  # GenAI reports a fraction
     return ", ".join(parts) + ", " if parts else ""
 
 
@@ -260,9 +260,9 @@ def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.Da
             {
                 "model": model,
                 "round": rnd,
-                "openvino": f"{best_ov['weights']} {best_ov['decoding']}",
+                "openvino": f"{best_ov['weights']} {best_ov['decoding'].replace('_', ' ')}",
                 "openvino_tokens_per_s": float(np.nanmedian(_decode_rates(best_ov))),
-                "llama_cpp": f"Q4_K_M {best_peer['decoding']}",
+                "llama_cpp": f"Q4_K_M {best_peer['decoding'].replace('_', ' ')}",
                 "llama_cpp_tokens_per_s": float(np.nanmedian(_decode_rates(best_peer))),
                 "answers": len(ratios),
                 "ratio": span.value,
@@ -278,9 +278,9 @@ def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.Da
 def peer_findings(table: pd.DataFrame) -> list[str]:
     """One sentence per row of :func:`versus_llama_cpp`."""
     return [
-        f"{r.model} (round {r.round}): best OpenVINO decoding ({r.openvino.replace('_', ' ')}, "
+        f"{r.model} (round {r.round}): best OpenVINO decoding ({r.openvino}, "
         f"{r.openvino_tokens_per_s:.1f} tok/s) is {r.ratio:.2f}x [{r.ratio_lo:.2f}, {r.ratio_hi:.2f}] llama.cpp's "
-        f"best ({r.llama_cpp.replace('_', ' ')}, {r.llama_cpp_tokens_per_s:.1f} tok/s), decode rates paired over "
+        f"best ({r.llama_cpp}, {r.llama_cpp_tokens_per_s:.1f} tok/s), decode rates paired over "
         f"{r.answers} answers: {r.verdict} against the {r.bar:g}x bar"
         for r in table.itertuples()
     ]

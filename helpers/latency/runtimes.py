@@ -216,7 +216,9 @@ def llama_cpp_answer_runs(
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding  # optional extra
 
     draft = LlamaPromptLookupDecoding(**LLAMA_LOOKUP) if lookup else None
-    model = models.load_llama_cpp(gguf, num_threads, draft_model=draft)
+    # llama-cpp-python keeps logits for a batch only; checking drafted tokens needs them at every position (it then
+    # computes the vocabulary's logits at every prompt position too: lookup pays in prefill, measured in TTFT)
+    model = models.load_llama_cpp(gguf, num_threads, draft_model=draft, logits_all=lookup)
     eos = model.token_eos()
     runs = []
     for i, ids in enumerate(prompt_ids):
