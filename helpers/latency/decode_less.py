@@ -108,11 +108,11 @@ def _ids_digest(ids: list[int]) -> str:
 
 def _llama_case(case: DecodeCase, ids: list[list[int]]) -> dict[str, Any]:
     """llama.cpp answering the prompts (the first is the warm-up), plain or with its prompt lookup."""
+    import llama_cpp  # optional extra (requirements-peers.txt): its version goes on the row
+
     lookup = case.decoding == "prompt_lookup"
     gguf = models.causal_lm_gguf_path(case.model)
     runs = runtimes.llama_cpp_answer_runs(gguf, ids, case.num_threads, MAX_NEW_TOKENS, 1, lookup)
-    import llama_cpp
-
     return {
         "runs": [{**_answer_row(run), "model_steps": None} for run in runs],
         "llama_cpp_version": llama_cpp.__version__,
@@ -249,9 +249,13 @@ def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.Da
         peer = [r for r in mine if r["weights"] == GGUF]
         if not ov or not peer:
             continue
-        best_ov = max(ov, key=lambda r: np.nanmedian(_decode_rates(r)))
-        best_peer = max(peer, key=lambda r: np.nanmedian(_decode_rates(r)))
-        ratios = _decode_rates(best_ov) / _decode_rates(best_peer)
+        rates = {id(r): _decode_rates(r) for r in mine}  # each row's per-answer rates, computed once
+        best_ov = max(ov, key=lambda r: np.nanmedian(rates[id(r)]))
+        best_peer = max(peer, key=lambda r: np.nanmedian(rates[id(r)]))
+        ov_rates, peer_rates = rates[id(best_ov)], rates[id(best_peer)]
+        if len(ov_rates) != len(peer_rates):  # not the same prompts: nothing to pair
+            continue
+        ratios = ov_rates / peer_rates
         ratios = ratios[np.isfinite(ratios)]
         if len(ratios) < 2:
             continue
@@ -261,9 +265,9 @@ def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.Da
                 "model": model,
                 "round": rnd,
                 "openvino": f"{best_ov['weights']} {best_ov['decoding'].replace('_', ' ')}",
-                "openvino_tokens_per_s": float(np.nanmedian(_decode_rates(best_ov))),
+                "openvino_tokens_per_s": float(np.nanmedian(ov_rates)),
                 "llama_cpp": f"Q4_K_M {best_peer['decoding'].replace('_', ' ')}",
-                "llama_cpp_tokens_per_s": float(np.nanmedian(_decode_rates(best_peer))),
+                "llama_cpp_tokens_per_s": float(np.nanmedian(peer_rates)),
                 "answers": len(ratios),
                 "ratio": span.value,
                 "ratio_lo": span.lo,
