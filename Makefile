@@ -9,7 +9,6 @@ STAMP  := $(VENV)/.cookbook-installed
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
-export OPENVINO_TELEMETRY_DISABLE=1
 
 .PHONY: setup setup-today models models-1.5b models-check decode-less-1.5b run site browser reproduce test lint unit smoke nbval lab bench clean
 
@@ -50,6 +49,8 @@ TODAY_STAMP := $(TODAY_VENV)/.cookbook-installed
 $(TODAY_STAMP): requirements-today.txt | $(UV)
 	test -x $(TODAY_VENV)/bin/python || $(PYTHON) -m venv $(TODAY_VENV)
 	$(UV_INSTALL) $(TODAY_VENV)/bin/python --no-deps -r requirements-today.txt
+	@# the repo on its path too: today cells use helpers (ChatOpenVINOGenAI on GenAI 2026, genai_folder)
+	$(TODAY_VENV)/bin/python -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "cookbook-helpers.pth").write_text("$(CURDIR)\n")'
 	@# pip check must be clean except optimum-intel's torchvision (its vision models only; see requirements-today.txt)
 	@$(TODAY_VENV)/bin/python -m pip check > $(TODAY_VENV)/pip-check.txt || true
 	@if grep -vE '^(optimum-intel 2.2.0 requires torchvision, which is not installed.|No broken requirements)' \
@@ -66,6 +67,8 @@ $(DIST_STAMP): $(STAMP) requirements-distributed.txt
 # The two environments install side by side, then the models are provisioned with the seed environment.
 setup: $(UV)
 	$(MAKE) -j2 $(STAMP) $(TODAY_STAMP)
+	@# offline means no telemetry either: OpenVINO's converter and NNCF send events unless its consent file says 0
+	@$(PY) -c 'from helpers.core.settings import opt_out_of_openvino_telemetry as opt_out; print(opt_out())'
 	$(MAKE) models
 
 models: $(STAMP)

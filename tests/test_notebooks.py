@@ -58,7 +58,9 @@ RECIPES = {
         'quant_method="awq", scale_estimation=True',
     ),
     "04_weight_only_sweeps": ("nncf.compress_weights(", "OVModelForCausalLM.from_pretrained("),  # one point by hand
-    "06_rag_latency_where_time_goes": ("openvino_genai.LLMPipeline(", "ChatOpenVINOGenAI("),
+    "06_rag_latency_where_time_goes": (
+        "openvino_genai.LLMPipeline(", "ChatOpenVINOGenAI(", ".with_structured_output(", "prompt_lookup=True"
+    ),
 }
 WARNING_LINES_MAX = 20
 #: Absolute paths of a machine (checkouts, home folders, temporary folders) that a saved output must not show.

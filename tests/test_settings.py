@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,12 @@ def test_quiet_known_noise_drops_known_log_records_only(caplog):
     assert [r.getMessage() for r in caplog.records] == ["a new warning stays visible"]
     settings.quiet_known_noise(progress_bars=True)  # idempotent: one filter
     assert sum(type(f).__name__ == "_KnownLogNoise" for f in log.filters) == 1
+
+
+def test_openvino_telemetry_is_opted_out_once_and_a_choice_is_kept(tmp_path: Path) -> None:
+    consent = tmp_path / "intel" / "openvino_telemetry"
+    assert "opted out" in settings.opt_out_of_openvino_telemetry(consent)
+    assert consent.read_text() == "0"  # what openvino-telemetry reads as declined
+    consent.write_text("1")  # the owner opted in: left alone
+    assert "left as this machine has it" in settings.opt_out_of_openvino_telemetry(consent)
+    assert consent.read_text() == "1"

@@ -266,7 +266,7 @@ def run_json_module(
         input=json.dumps(payload),
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(_REPO_ROOT), "OPENVINO_TELEMETRY_DISABLE": "1", **(env or {})},
+        env={**os.environ, "PYTHONPATH": str(_REPO_ROOT), **(env or {})},
         timeout=timeout_s,
         check=False,
     )

@@ -114,6 +114,12 @@ def _streamer_class() -> type:
                 self._emit(self._decode().rstrip("\ufffd"))  # a split character waits for its other bytes
             return self.scanner.stopped or self.cancel.is_set()
 
+        def write(self, token: Any) -> Any:
+            """GenAI 2025+ calls this instead of ``put``: one id, or a list when a step accepts several."""
+            tokens = token if isinstance(token, list) else [token]
+            stop = any([self.put(int(t)) for t in tokens])
+            return openvino_genai.StreamingStatus.STOP if stop else openvino_genai.StreamingStatus.RUNNING
+
         def end(self) -> None:
             """2024.2 skips this when it stops early: :meth:`finish` runs after ``generate`` instead."""
 
@@ -139,6 +145,18 @@ def _check_generation(values: dict[str, Any]) -> None:
     for name, (ok, allowed) in rules.items():
         if not ok(values[name]):
             raise ValueError(f"{name}={values[name]!r} is invalid: allowed values are {allowed}")
+
+
+def structured_output_config(json_schema: str) -> Any:
+    """GenAI's ``StructuredOutputConfig`` for a JSON Schema (text); NotImplementedError on a runtime without it."""
+    import openvino_genai
+
+    if not hasattr(openvino_genai, "StructuredOutputConfig"):
+        raise NotImplementedError(
+            f"structured output needs openvino-genai >= 2025.1 (StructuredOutputConfig); this environment has "
+            f"{openvino_genai.__version__.split('-')[0]}: run it in the today environment (.venv-today)"
+        )
+    return openvino_genai.StructuredOutputConfig(json_schema=json_schema)
 
 
 class OpenVINOGenAILLM(LLM):
@@ -226,11 +244,16 @@ class OpenVINOGenAILLM(LLM):
                 self._pipe = openvino_genai.LLMPipeline(str(self.model_dir), "CPU", self.plugin_config())
             return self._pipe
 
-    def generation_config(self, **overrides: Any) -> Any:
-        """An ``openvino_genai.GenerationConfig`` from the fields, with per-call ``overrides`` (checked)."""
+    def generation_config(self, json_schema: str | None = None, **overrides: Any) -> Any:
+        """An ``openvino_genai.GenerationConfig`` from the fields, with per-call ``overrides`` (checked).
+
+        ``json_schema`` (a JSON Schema as text) constrains the answer to JSON of that schema: GenAI's structured
+        output, which 2025+ has and 2024.2 does not (NotImplementedError there, naming the runtime's version).
+        """
         unknown = sorted(set(overrides) - set(GENERATION_FIELDS))
         if unknown:
-            raise ValueError(f"generation options {unknown} are invalid: allowed names are {list(GENERATION_FIELDS)}")
+            allowed = [*GENERATION_FIELDS, "json_schema"]
+            raise ValueError(f"generation options {unknown} are invalid: allowed names are {allowed}")
         values = {name: overrides.get(name, getattr(self, name)) for name in GENERATION_FIELDS}
         _check_generation(values)
         # start from the pipeline's own config: it carries the model's eos_token_id (a fresh GenerationConfig has -1,
@@ -238,6 +261,8 @@ class OpenVINOGenAILLM(LLM):
         config = self.pipeline().get_generation_config()
         for name, value in values.items():
             setattr(config, name, value)
+        if json_schema is not None:
+            config.structured_output_config = structured_output_config(json_schema)
         return config
 
     def encode(self, prompt: str) -> Any:

@@ -5,14 +5,17 @@ Messages go through the model's own chat template (its Hugging Face tokenizer's 
 generation plumbing of :class:`helpers.llm.genai.OpenVINOGenAILLM` runs them: token ids in, stop sequences cut,
 streaming from a worker thread. LangChain's standard parameters are honoured: ``temperature`` (0 is greedy),
 ``max_tokens``, ``stop``; ``timeout`` and ``max_retries`` are accepted and unused (no network). Token usage counts the
-prompt's ids and the answer's ids. No tool calling and no structured output on GenAI 2024.2 (it has no constrained
-decoding), which the standard suites are told through their own properties.
+prompt's ids and the answer's ids. No tool calling. ``with_structured_output`` constrains the answer to JSON of a
+schema through GenAI's structured output (2025+: the today environment); GenAI 2024.2 has no constrained decoding, so
+there it raises NotImplementedError, and the standard suites (run on 2024.2) are told so through their own properties.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +23,14 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ChatMessage
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.utils.function_calling import convert_to_json_schema
+from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
-from helpers.llm.genai import MIN_THREADS, OpenVINOGenAILLM
+from helpers.llm.genai import MIN_THREADS, OpenVINOGenAILLM, structured_output_config
 from helpers.models import chat_prompt
 
 #: LangChain message types -> the chat-template roles of Hugging Face tokenizers.
@@ -176,3 +183,25 @@ class ChatOpenVINOGenAI(BaseChatModel):
             chunk_position="last",
         )
         yield ChatGenerationChunk(message=last)
+
+    def with_structured_output(
+        self, schema: dict | type, *, method: str = "json_schema", include_raw: bool = False, **kwargs: Any
+    ) -> Runnable:
+        """Answers constrained to JSON of ``schema`` (a Pydantic class, a TypedDict or a JSON Schema dict) by GenAI's
+        structured output, parsed into that class (or a dict). ``include_raw=True`` returns ``{"raw", "parsed",
+        "parsing_error"}`` as LangChain's other chat models do. Only ``method="json_schema"``: no tool calling."""
+        if method != "json_schema":
+            raise ValueError(f"method={method!r} is invalid: allowed values are 'json_schema' (no tool calling)")
+        if kwargs:
+            raise ValueError(f"with_structured_output options {sorted(kwargs)} are invalid: allowed are none")
+        json_schema = json.dumps(convert_to_json_schema(schema))
+        structured_output_config(json_schema)  # refuse a runtime without structured output now, not at invoke
+        traced = {"kwargs": {"method": method}, "schema": schema}  # what LangSmith shows of a structured call
+        model = self.bind(json_schema=json_schema, ls_structured_output_format=traced)
+        pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        parser = PydanticOutputParser(pydantic_object=schema) if pydantic else JsonOutputParser()
+        if not include_raw:
+            return model | parser
+        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        failed = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=model) | parsed.with_fallbacks([failed], exception_key="parsing_error")

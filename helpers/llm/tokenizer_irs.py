@@ -4,12 +4,17 @@ in the same cached IR build (``helpers.llm``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
-from helpers.core.settings import enforce_offline
+from helpers.core.cache import MANIFEST_NAME, cached_build, folder_fingerprint, library_versions, sha256_file
+from helpers.core.settings import cache_dir, enforce_offline
 
 TOKENIZER_XML = "openvino_tokenizer.xml"
 DETOKENIZER_XML = "openvino_detokenizer.xml"
+#: What a model folder holds besides its tokenizer IRs that GenAI reads: the IR, configs, the Hugging Face tokenizer.
+_MODEL_SUFFIXES = (".xml", ".bin", ".json", ".txt", ".model", ".jinja")
 
 
 def convert_tokenizer_irs(tokenizer_dir: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
@@ -34,3 +39,31 @@ def convert_tokenizer_irs(tokenizer_dir: str | Path, out_dir: str | Path) -> tup
     ov.save_model(ov_tokenizer, str(paths[0]))
     ov.save_model(ov_detokenizer, str(paths[1]))
     return paths
+
+
+def genai_folder(model_dir: str | Path) -> Path:
+    """The IR folder as this environment's GenAI reads it: the model's files linked (no copy), the tokenizer IRs
+    converted again by this environment's openvino-tokenizers. Cached per model folder and version.
+
+    Structured output needs it on GenAI 2025+: its grammar engine reads the vocabulary from the detokenizer IR, which
+    the 2024.2 converter (the seed environment, where the cookbook's IRs are built) does not expose.
+    """
+    model_dir = Path(model_dir)
+    versions = library_versions("openvino-tokenizers")
+    tag = (versions["openvino-tokenizers"] or "none").split("-")[0]
+    out = cache_dir() / "ov-genai" / f"{model_dir.name}-tokenizers-{tag}"
+    manifest = model_dir / MANIFEST_NAME  # a cached build's manifest says what it is (hashing GBs of weights is slow)
+    source = sha256_file(manifest)[:16] if manifest.is_file() else folder_fingerprint(model_dir, _MODEL_SUFFIXES)
+    expected = {"kind": "genai-folder", "source": source, "versions": versions}
+
+    def build(tmp: Path) -> None:
+        skip = {TOKENIZER_XML, DETOKENIZER_XML, "openvino_tokenizer.bin", "openvino_detokenizer.bin"}
+        for file in model_dir.iterdir():
+            if file.is_file() and file.name not in skip and file.name != MANIFEST_NAME:
+                try:
+                    os.link(file, tmp / file.name)
+                except OSError:  # another file system: copy
+                    shutil.copy2(file, tmp / file.name)
+        convert_tokenizer_irs(model_dir, tmp)
+
+    return cached_build(out, expected, build)
