@@ -68,7 +68,7 @@ def test_table_pairs_answers_by_prompt_and_says_tie_when_the_interval_holds_one(
     assert faster["speedup_lo"] <= faster["speedup"] <= faster["speedup_hi"] and faster["speedup"] == pytest.approx(2.0)
     assert faster["tokens_per_model_step"] == pytest.approx(40 / 19)
     line = decode_less.findings(decode_less.decode_less_table([plain, _row("prompt_lookup", [2.0] * 5, digests)]))[0]
-    assert line.startswith("m int8, prompt lookup (round 1): answers 2.00x") and "5 of 5 answers" in line
+    assert line.startswith("m int8, prompt lookup (round 1, context docs-only): answers 2.00x") and "5 of 5" in line
     noisy = decode_less.decode_less_table(
         [_row("plain", [4.0, 3.0, 5.0, 4.0, 4.5], digests), _row("prompt_lookup", [4.2, 4.0, 3.9, 4.1, 4.4], ["a"] * 5)]
     ).iloc[0]
@@ -99,3 +99,29 @@ def test_speculative_rows_report_the_share_of_drafted_tokens_accepted():
     table = decode_less.decode_less_table([plain, spec])
     assert table.iloc[0]["draft_acceptance"] == pytest.approx(0.4) and table.iloc[0]["verdict"] == "slower"
     assert "40% of drafted tokens accepted" in decode_less.findings(table)[0]
+
+
+def test_contexts_are_named_in_keys_and_rows_of_two_contexts_are_never_paired():
+    cases = decode_less.decode_cases(rounds=1)
+    assert {c.context for c in cases} == {"with-answer"} and cases[0].key.endswith("/t2/with-answer")
+    old = decode_less.decode_cases(rounds=1, context="docs-only")[0]
+    assert old.key == "qwen2.5-coder-0.5b-instruct/r1/int8/plain/t2"  # the rows written before contexts had names
+    with pytest.raises(ValueError, match="context='oracle' is unknown: allowed values are with-answer, docs-only"):
+        decode_less.decode_cases(context="oracle")
+    digests = ["a", "b", "c"]
+    plain = _row("plain", [4.0, 4.1, 3.9], digests)  # no context field: an early row, docs only
+    lookup = {**_row("prompt_lookup", [2.0, 2.1, 1.9], digests), "context": "with-answer"}
+    assert decode_less.decode_less_table([plain, lookup]).empty  # other prompts: nothing to pair
+    table = decode_less.decode_less_table([plain, {**lookup, "context": "docs-only"}])
+    assert table.iloc[0]["context"] == "docs-only"
+
+
+def test_prompts_with_the_answer_start_their_context_with_the_faq_answer():
+    from helpers import data
+    from helpers.latency import cases
+
+    faq = data.load_faq()[0]
+    with_answer, docs_only = (cases.rag_prompts(1, answer_in_context=flag)[0] for flag in (True, False))
+    opening = " ".join(faq.answer.split()[:12])
+    assert opening in " ".join(with_answer.split()) and opening not in " ".join(docs_only.split())
+    assert faq.question in with_answer and faq.question in docs_only

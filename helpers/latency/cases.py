@@ -121,16 +121,19 @@ def cases(
     return out
 
 
-def rag_prompts(n: int, target_tokens: int = PROMPT_TOKENS, model: str | None = None) -> list[str]:
+def rag_prompts(
+    n: int, target_tokens: int = PROMPT_TOKENS, model: str | None = None, *, answer_in_context: bool = False
+) -> list[str]:
     """``n`` distinct chat prompts of ~``target_tokens`` tokens of ``model``'s tokenizer and chat template: held-out
-    Python-docs text as context + a question."""
+    Python-docs text as context + a FAQ question. With ``answer_in_context`` the context starts with that question's
+    FAQ answer (what a retriever that found it would hand over), so an answer can copy its context."""
     tokenizer = llm.load_tokenizer(models.causal_lm_dir(model=model or models.DEFAULT_CAUSAL_LM))
     docs = data.heldout_docs()
     faq = data.load_faq()
     prompts = []
     for i in range(n):
-        text = "\n\n".join(d.text for d in docs[i * 3 : i * 3 + 6])
-        prompts.append(llm.prompt_with_tokens(tokenizer, faq[i].question, text, target_tokens))
+        passages = ([faq[i].answer] if answer_in_context else []) + [d.text for d in docs[i * 3 : i * 3 + 6]]
+        prompts.append(llm.prompt_with_tokens(tokenizer, faq[i].question, "\n\n".join(passages), target_tokens))
     return prompts
 
 

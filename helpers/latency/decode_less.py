@@ -5,8 +5,9 @@ A RAG answer copies words from its context, and prompt-lookup decoding exploits 
 by finding the last few generated tokens in the prompt, and the model checks all the proposals in one step. Greedy
 output is the same as plain decoding's (checked here, token by token); what changes is how many model steps it takes.
 
-Protocol: the RAG-shaped prompts of :mod:`helpers.latency.cases` (~1,000 tokens of retrieved Python docs + a FAQ
-question, in the model's chat template), answers generated to their natural end (EOS, at most
+Protocol: the RAG-shaped prompts of :mod:`helpers.latency.cases` (~1,000 tokens of Python docs + a FAQ question, in
+the model's chat template; :data:`CONTEXTS`: the context starts with the question's FAQ answer, as when retrieval
+found it, or holds only other docs), answers generated to their natural end (EOS, at most
 :data:`MAX_NEW_TOKENS`), fixed threads, one warm-up, the same prompts for every mode, each mode in a fresh process;
 a second round runs the modes in reverse order. Paired per prompt: the answer's end-to-end time under plain decoding
 over its time under lookup (same tokens, so the ratio is the answer's speed-up), median with a bootstrap interval.
@@ -53,6 +54,15 @@ DRAFTS = {"qwen2.5-coder-1.5b-instruct": "qwen2.5-coder-0.5b-instruct"}
 DRAFT_WEIGHTS = "int8"
 #: The bar of the cookbook: best OpenVINO decoding at least this many times llama.cpp's best on the same answers.
 PEER_BAR = 1.3
+#: What the prompt's context holds: the question's FAQ answer first (then other docs), or other docs only. Lookup
+#: can only copy what the context holds. Rows written before contexts were named are "docs-only".
+CONTEXTS = ("with-answer", "docs-only")
+DEFAULT_CONTEXT = "with-answer"
+
+
+def context_of(row: dict[str, Any]) -> str:
+    """The context a row's prompts had (rows from before contexts were named had docs only)."""
+    return row.get("context", "docs-only")
 
 
 def modes(model: str, weights: str) -> tuple[str, ...]:
@@ -72,10 +82,12 @@ class DecodeCase:
     decoding: str
     num_threads: int = 2
     round: int = 1
+    context: str = DEFAULT_CONTEXT
 
     @property
     def key(self) -> str:
-        return f"{self.model}/r{self.round}/{self.weights}/{self.decoding}/t{self.num_threads}"
+        base = f"{self.model}/r{self.round}/{self.weights}/{self.decoding}/t{self.num_threads}"
+        return base if self.context == "docs-only" else f"{base}/{self.context}"  # docs-only: the first rows' keys
 
     @property
     def label(self) -> str:
@@ -83,11 +95,17 @@ class DecodeCase:
 
 
 def decode_cases(
-    model: str = DEFAULT_MODEL, weights: str | tuple[str, ...] = "int8", num_threads: int = 2, rounds: int = 2
+    model: str = DEFAULT_MODEL,
+    weights: str | tuple[str, ...] = "int8",
+    num_threads: int = 2,
+    rounds: int = 2,
+    context: str = DEFAULT_CONTEXT,
 ) -> list[DecodeCase]:
     """Every mode of every weights per round (round 2 in reverse order); bad names fail here, naming the allowed
     values."""
     models.get_causal_lm(model)
+    if context not in CONTEXTS:
+        raise ValueError(f"context={context!r} is unknown: allowed values are {', '.join(CONTEXTS)}")
     names = (weights,) if isinstance(weights, str) else tuple(weights)
     for name in names:
         if name not in OV_PLANS and name != GGUF:
@@ -98,7 +116,7 @@ def decode_cases(
     out = []
     for rnd in range(1, rounds + 1):
         order = one_round if rnd % 2 else one_round[::-1]
-        out += [DecodeCase(model, name, mode, num_threads, rnd) for name, mode in order]
+        out += [DecodeCase(model, name, mode, num_threads, rnd, context) for name, mode in order]
     return out
 
 
@@ -174,10 +192,10 @@ def decode_less_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Per model, weights and lookup round: identical answers, tokens per model step, the paired answer speed-up over
     plain decoding with its 95 % interval, and the verdict (faster / slower / tie within noise)."""
     ok = [r for r in rows if r.get("status") == "ok" and r.get("runs")]
-    plain = {(r["model"], r["weights"], r["round"]): r for r in ok if r["decoding"] == "plain"}
+    plain = {(r["model"], r["weights"], r["round"], context_of(r)): r for r in ok if r["decoding"] == "plain"}
     out = []
     for row in (r for r in ok if r["decoding"] != "plain"):
-        base = plain.get((row["model"], row["weights"], row["round"]))
+        base = plain.get((row["model"], row["weights"], row["round"], context_of(row)))
         if base is None or len(base["runs"]) != len(row["runs"]):
             continue
         pairs = list(zip(base["runs"], row["runs"], strict=True))
@@ -191,6 +209,7 @@ def decode_less_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "weights": row["weights"],
                 "decoding": row["decoding"],
                 "round": row["round"],
+                "context": context_of(row),
                 "answers": len(pairs),
                 "identical_answers": sum(b["answer_sha1"] == r["answer_sha1"] for b, r in pairs),
                 "median_answer_tokens": statistics.median(r["new_tokens"] for _, r in pairs),
@@ -219,9 +238,9 @@ def findings(table: pd.DataFrame) -> list[str]:
     """One sentence per row of :func:`decode_less_table` (the prose of notebook 06 quotes these, nothing else)."""
     return [
         f"{r.model} {'llama.cpp Q4_K_M' if r.weights == GGUF else r.weights}, {r.decoding.replace('_', ' ')} "
-        f"(round {r.round}): answers {r.speedup:.2f}x [{r.speedup_lo:.2f}, {r.speedup_hi:.2f}] as fast as plain "
-        f"decoding ({r.verdict}), {r.identical_answers} of {r.answers} answers token-for-token identical, "
-        f"{_steps_text(r)}median answer {r.median_answer_tokens:.0f} tokens; {r.settings}"
+        f"(round {r.round}, context {r.context}): answers {r.speedup:.2f}x [{r.speedup_lo:.2f}, {r.speedup_hi:.2f}] "
+        f"as fast as plain decoding ({r.verdict}), {r.identical_answers} of {r.answers} answers token-for-token "
+        f"identical, {_steps_text(r)}median answer {r.median_answer_tokens:.0f} tokens; {r.settings}"
         for r in table.itertuples()
     ]
 
@@ -243,8 +262,8 @@ def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.Da
     decoding is :func:`decode_less_table`'s."""
     ok = [r for r in rows if r.get("status") == "ok" and r.get("runs")]
     out = []
-    for model, rnd in sorted({(r["model"], r["round"]) for r in ok}):
-        mine = [r for r in ok if (r["model"], r["round"]) == (model, rnd)]
+    for model, rnd, context in sorted({(r["model"], r["round"], context_of(r)) for r in ok}):
+        mine = [r for r in ok if (r["model"], r["round"], context_of(r)) == (model, rnd, context)]
         ov = [r for r in mine if r["weights"] != GGUF]
         peer = [r for r in mine if r["weights"] == GGUF]
         if not ov or not peer:
@@ -264,6 +283,7 @@ def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.Da
             {
                 "model": model,
                 "round": rnd,
+                "context": context,
                 "openvino": f"{best_ov['weights']} {best_ov['decoding'].replace('_', ' ')}",
                 "openvino_tokens_per_s": float(np.nanmedian(ov_rates)),
                 "llama_cpp": f"Q4_K_M {best_peer['decoding'].replace('_', ' ')}",
@@ -282,7 +302,7 @@ def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.Da
 def peer_findings(table: pd.DataFrame) -> list[str]:
     """One sentence per row of :func:`versus_llama_cpp`."""
     return [
-        f"{r.model} (round {r.round}): best OpenVINO decoding ({r.openvino}, "
+        f"{r.model} (round {r.round}, context {r.context}): best OpenVINO decoding ({r.openvino}, "
         f"{r.openvino_tokens_per_s:.1f} tok/s) is {r.ratio:.2f}x [{r.ratio_lo:.2f}, {r.ratio_hi:.2f}] llama.cpp's "
         f"best ({r.llama_cpp}, {r.llama_cpp_tokens_per_s:.1f} tok/s), decode rates paired over "
         f"{r.answers} answers: {r.verdict} against the {r.bar:g}x bar"
@@ -298,10 +318,11 @@ def run(
     n_prompts: int = 8,
     num_threads: int = 2,
     rounds: int = 2,
+    context: str = DEFAULT_CONTEXT,
 ) -> list[dict[str, Any]]:
     """Run (or resume) the decoding cases into the profile's ``decode_less`` results; returns the rows written now.
     Names are checked, and the today environment, the draft model and llama.cpp found, before anything is built."""
-    todo = decode_cases(model, weights, num_threads, rounds)
+    todo = decode_cases(model, weights, num_threads, rounds, context)
     if n_prompts < 2:
         raise ValueError(f"n_prompts={n_prompts!r}: allowed values are integers >= 2 (one is the warm-up)")
     genai_timing.genai_python("2026")  # FileNotFoundError naming `make setup-today` when it is missing
@@ -313,13 +334,14 @@ def run(
     store = ResultsStore(out)
     if not runner.points_to_run(todo, store):
         return []
-    prompts = rag_prompts(n_prompts, model=model)
+    prompts = rag_prompts(n_prompts, model=model, answer_in_context=context == "with-answer")
     ids = prompt_token_ids(llm.load_tokenizer(models.causal_lm_dir(model=model)), prompts)
-    print(f"decode less: {len(todo)} cases of {model} {weights}, {n_prompts - 1} answers each -> {out}")
+    print(f"decode less: {len(todo)} cases of {model} {weights} (context {context}), {n_prompts - 1} answers each")
 
     def evaluate(case: DecodeCase) -> dict[str, Any]:
         row = timing.run_in_fresh_process(measure_case, case, prompts, ids)
-        return {"model": case.model, "weights": case.weights, "decoding": case.decoding, "round": case.round, **row}
+        names = {"model": case.model, "weights": case.weights, "decoding": case.decoding, "round": case.round}
+        return {**names, "context": case.context, **row}
 
     stamp = timing.profile_record(num_threads)
     return runner.run_sweep(todo, store, evaluate, stamp=stamp)
@@ -332,10 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=int, default=8, help="RAG prompts per mode (the first is the warm-up)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--context", default=DEFAULT_CONTEXT, choices=CONTEXTS, help="what the prompts' context holds")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     run(args.out, model=args.model, weights=tuple(args.weights), n_prompts=args.prompts, num_threads=args.threads,
-        rounds=args.rounds)
+        rounds=args.rounds, context=args.context)
     rows = ResultsStore(args.out or results_path("decode_less", num_threads=args.threads)).rows()
     print(*findings(decode_less_table(rows)), *peer_findings(versus_llama_cpp(rows)), sep="\n")
     return 0
