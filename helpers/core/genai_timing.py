@@ -70,6 +70,7 @@ def _streamer(genai: Any, stamps: list[float], ids: list[int]) -> Any:
 DECODING = {
     "plain": {},
     "prompt_lookup": {"num_assistant_tokens": 5, "max_ngram_size": 3},
+    "prompt_lookup_2": {"num_assistant_tokens": 2, "max_ngram_size": 3},  # fewer to check: llama.cpp's CPU advice
     "speculative": {"num_assistant_tokens": 5},
 }
 
@@ -102,7 +103,7 @@ def _pipeline_kwargs(genai: Any, decoding: str, draft_dir: str | None, plugin: d
     check_decoding(decoding, hasattr(genai, "draft_model"))
     if decoding == "speculative" and not draft_dir:
         raise ValueError("decoding='speculative' needs draft_dir: the draft model's IR folder")
-    if decoding == "prompt_lookup":
+    if decoding.startswith("prompt_lookup"):
         return {"prompt_lookup": True}
     if decoding == "speculative":
         return {"draft_model": genai.draft_model(draft_dir, "CPU", **plugin)}

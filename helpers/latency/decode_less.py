@@ -45,6 +45,9 @@ from helpers.latency.cases import OV_PLANS, ov_weights, rag_prompts
 from helpers.llm.genai import prompt_token_ids
 
 MODES = ("plain", "prompt_lookup")
+#: GenAI also checks 2 proposed tokens per step (its lookup proposes 5; llama.cpp's proposes 2, as its docs advise
+#: for CPUs, where every checked token costs compute).
+GENAI_MODES = (*MODES, "prompt_lookup_2")
 MAX_NEW_TOKENS = 128
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 #: llama.cpp on the model's packaged GGUF (Q4_K_M) instead of an OpenVINO IR.
@@ -60,6 +63,14 @@ CONTEXTS = ("with-answer", "docs-only")
 DEFAULT_CONTEXT = "with-answer"
 
 
+def mode_label(row: dict[str, Any]) -> str:
+    """A row's decoding mode as printed; lookup and speculative with the tokens proposed per step."""
+    config = row.get("decoding_config") or {}
+    proposed = config.get("num_assistant_tokens", config.get("num_pred_tokens"))
+    name = row["decoding"].removesuffix("_2").replace("_", " ")
+    return f"{name}, {proposed} proposed per step" if proposed else name
+
+
 def context_of(row: dict[str, Any]) -> str:
     """The context a row's prompts had (rows from before contexts were named had docs only)."""
     return row.get("context", "docs-only")
@@ -68,9 +79,9 @@ def context_of(row: dict[str, Any]) -> str:
 def modes(model: str, weights: str) -> tuple[str, ...]:
     """The decoding modes measured for a model and weights: plain and lookup, plus speculative on GenAI where the
     model has a draft."""
-    if weights != GGUF and model in DRAFTS:
-        return (*MODES, "speculative")
-    return MODES
+    if weights == GGUF:
+        return MODES
+    return (*GENAI_MODES, "speculative") if model in DRAFTS else GENAI_MODES
 
 
 @dataclass(frozen=True)
@@ -208,6 +219,7 @@ def decode_less_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "model": row["model"],
                 "weights": row["weights"],
                 "decoding": row["decoding"],
+                "mode": mode_label(row),
                 "round": row["round"],
                 "context": context_of(row),
                 "answers": len(pairs),
@@ -237,7 +249,7 @@ def _steps_text(r: Any) -> str:
 def findings(table: pd.DataFrame) -> list[str]:
     """One sentence per row of :func:`decode_less_table` (the prose of notebook 06 quotes these, nothing else)."""
     return [
-        f"{r.model} {'llama.cpp Q4_K_M' if r.weights == GGUF else r.weights}, {r.decoding.replace('_', ' ')} "
+        f"{r.model} {'llama.cpp Q4_K_M' if r.weights == GGUF else r.weights}, {r.mode} "
         f"(round {r.round}, context {r.context}): answers {r.speedup:.2f}x [{r.speedup_lo:.2f}, {r.speedup_hi:.2f}] "
         f"as fast as plain decoding ({r.verdict}), {r.identical_answers} of {r.answers} answers token-for-token "
         f"identical, {_steps_text(r)}median answer {r.median_answer_tokens:.0f} tokens; {r.settings}"
@@ -284,9 +296,9 @@ def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.Da
                 "model": model,
                 "round": rnd,
                 "context": context,
-                "openvino": f"{best_ov['weights']} {best_ov['decoding'].replace('_', ' ')}",
+                "openvino": f"{best_ov['weights']} {mode_label(best_ov)}",
                 "openvino_tokens_per_s": float(np.nanmedian(ov_rates)),
-                "llama_cpp": f"Q4_K_M {best_peer['decoding'].replace('_', ' ')}",
+                "llama_cpp": f"Q4_K_M {mode_label(best_peer)}",
                 "llama_cpp_tokens_per_s": float(np.nanmedian(peer_rates)),
                 "answers": len(ratios),
                 "ratio": span.value,
