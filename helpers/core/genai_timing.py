@@ -44,6 +44,12 @@ def genai_python(runtime: str) -> Path:
     return python
 
 
+def token_ids(token: Any) -> list[int]:
+    """The ids a GenAI streamer receives in one call: ``put`` gets one id, GenAI 2025+'s ``write`` one id or a list
+    (a step of lookup or speculative decoding accepts several)."""
+    return [int(t) for t in token] if isinstance(token, list) else [int(token)]
+
+
 def _streamer(genai: Any, stamps: list[float], ids: list[int]) -> Any:
     class Stamps(genai.StreamerBase):  # put() in 2024.2, write() in 2025+; both return "keep going"
         def put(self, token: Any) -> bool:
@@ -52,7 +58,7 @@ def _streamer(genai: Any, stamps: list[float], ids: list[int]) -> Any:
             return False
 
         def write(self, token: Any) -> Any:  # a list when one step accepts several tokens (lookup, speculative)
-            tokens = [int(t) for t in token] if isinstance(token, list) else [int(token)]
+            tokens = token_ids(token)
             stamps.extend([time.perf_counter()] * len(tokens))
             ids.extend(tokens)
             return genai.StreamingStatus.RUNNING

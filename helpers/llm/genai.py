@@ -28,6 +28,7 @@ from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import GenerationChunk
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
+from helpers.core.genai_timing import token_ids
 from helpers.core.settings import enforce_offline, ov_config
 from helpers.llm.common import OV_XML_NAME, load_tokenizer
 from helpers.llm.openvino_build import check_stateful
@@ -116,8 +117,7 @@ def _streamer_class() -> type:
 
         def write(self, token: Any) -> Any:
             """GenAI 2025+ calls this instead of ``put``: one id, or a list when a step accepts several."""
-            tokens = token if isinstance(token, list) else [token]
-            stop = any([self.put(int(t)) for t in tokens])
+            stop = any([self.put(t) for t in token_ids(token)])  # every id kept, even after a stop
             return openvino_genai.StreamingStatus.STOP if stop else openvino_genai.StreamingStatus.RUNNING
 
         def end(self) -> None:
@@ -147,8 +147,8 @@ def _check_generation(values: dict[str, Any]) -> None:
             raise ValueError(f"{name}={values[name]!r} is invalid: allowed values are {allowed}")
 
 
-def structured_output_config(json_schema: str) -> Any:
-    """GenAI's ``StructuredOutputConfig`` for a JSON Schema (text); NotImplementedError on a runtime without it."""
+def require_structured_output() -> None:
+    """NotImplementedError, naming the installed version, unless this GenAI has structured output (2025.1+)."""
     import openvino_genai
 
     if not hasattr(openvino_genai, "StructuredOutputConfig"):
@@ -156,6 +156,13 @@ def structured_output_config(json_schema: str) -> Any:
             f"structured output needs openvino-genai >= 2025.1 (StructuredOutputConfig); this environment has "
             f"{openvino_genai.__version__.split('-')[0]}: run it in the today environment (.venv-today)"
         )
+
+
+def structured_output_config(json_schema: str) -> Any:
+    """GenAI's ``StructuredOutputConfig`` for a JSON Schema (text); NotImplementedError on a runtime without it."""
+    import openvino_genai
+
+    require_structured_output()
     return openvino_genai.StructuredOutputConfig(json_schema=json_schema)
 
 

@@ -30,7 +30,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
-from helpers.llm.genai import MIN_THREADS, OpenVINOGenAILLM, structured_output_config
+from helpers.llm.genai import MIN_THREADS, OpenVINOGenAILLM, require_structured_output
 from helpers.models import chat_prompt
 
 #: LangChain message types -> the chat-template roles of Hugging Face tokenizers.
@@ -195,7 +195,7 @@ class ChatOpenVINOGenAI(BaseChatModel):
         if kwargs:
             raise ValueError(f"with_structured_output options {sorted(kwargs)} are invalid: allowed are none")
         json_schema = json.dumps(convert_to_json_schema(schema))
-        structured_output_config(json_schema)  # refuse a runtime without structured output now, not at invoke
+        require_structured_output()  # refuse a runtime without structured output now, not at invoke
         traced = {"kwargs": {"method": method}, "schema": schema}  # what LangSmith shows of a structured call
         model = self.bind(json_schema=json_schema, ls_structured_output_format=traced)
         pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
