@@ -1,5 +1,6 @@
 """helpers.llm.genai_chat.ChatOpenVINOGenAI under LangChain's own standard suites (langchain-tests), offline, on
-SmolLM2-135M-Instruct's int4 IR (the cookbook's cached build), served by OpenVINO GenAI 2024.2.
+SmolLM2-135M-Instruct's int4 IR (the cookbook's cached build), served by OpenVINO GenAI 2024.2 here and by GenAI 2026
+in the today environment (tests/today_env/chat_suites_2026.py, structured output declared there).
 
 Runs in the GenAI test process (make unit): see the Makefile for why GenAI's tests get a process of their own. What a
 local GenAI 2024.2 model does not do (tool calling, structured output, JSON mode, images, audio, PDF) is declared
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +22,7 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 from pydantic import BaseModel
 
+from helpers.core.settings import REPO_ROOT
 from helpers.llm.genai_chat import ChatOpenVINOGenAI, chat_turns
 
 pytestmark = pytest.mark.slow
@@ -49,8 +53,12 @@ class _Declared:
         return ChatOpenVINOGenAI
 
     @property
+    def model_dir(self) -> Path:
+        return smollm2_int4_ir()
+
+    @property
     def chat_model_params(self) -> dict:
-        return {"model_dir": smollm2_int4_ir(), "num_threads": 2, "precision_hint": "f32"}
+        return {"model_dir": self.model_dir, "num_threads": 2, "precision_hint": "f32"}
 
     @property
     def has_tool_calling(self) -> bool:
@@ -119,12 +127,16 @@ class Verdict(BaseModel):
     year: int
 
 
-def test_structured_output_is_refused_where_genai_has_none_and_for_tool_calling() -> None:
+def test_structured_output_is_refused_where_genai_has_none_and_bad_options_name_the_allowed() -> None:
     model = ChatOpenVINOGenAI(model_dir=smollm2_int4_ir(), max_tokens=8)
     with pytest.raises(NotImplementedError, match=r"openvino-genai >= 2025\.1 .*has 2024\.2.*today environment"):
         model.with_structured_output(Verdict)
-    with pytest.raises(ValueError, match="method='function_calling' is invalid: allowed values are 'json_schema'"):
-        model.with_structured_output(Verdict, method="function_calling")
+    with pytest.raises(ValueError, match="method='xml' is invalid: allowed values are json_schema, function_calling, "):
+        model.with_structured_output(Verdict, method="xml")
+    with pytest.raises(ValueError, match="strict='yes' is invalid: allowed values are None, True, False"):
+        model.with_structured_output(Verdict, strict="yes")
+    with pytest.raises(ValueError, match="schema=None is invalid with method='json_schema'"):
+        model.with_structured_output()
 
 
 #: Run in the today environment (GenAI 2026): what a reader writes there, answers printed as JSON for the test.
@@ -168,3 +180,20 @@ def test_structured_output_on_genai_2026_gives_objects_of_the_schema() -> None:
     assert keys == ["parsed", "parsing_error", "raw"] and error is None
     assert json.loads(content) == parsed and Verdict.model_validate(parsed)
     assert Verdict.model_validate(answers["streamed"]) and answers["chunks"] >= 1
+
+
+def test_langchain_standard_suites_pass_on_genai_2026() -> None:
+    """The same two suites in the today environment (GenAI 2026, structured output declared): its pytest runs
+    ``tests/today_env/chat_suites_2026.py`` (the seed conftest stays out: it imports seed-only packages)."""
+    from helpers.core.genai_timing import genai_python
+
+    suite = Path(__file__).parent / "today_env" / "chat_suites_2026.py"
+    command = [str(genai_python("2026")), "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider"]
+    env = {**os.environ, "COOKBOOK_SUITE_IR": str(smollm2_int4_ir())}
+    done = subprocess.run(
+        [*command, f"--confcutdir={suite.parent}"], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=1800,
+    )
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert " passed" in summary and "failed" not in summary, summary

@@ -59,6 +59,10 @@ def chat_turns(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
     return turns
 
 
+#: LangChain's ``with_structured_output`` methods, all served by GenAI's structured output (it has no tool calling).
+STRUCTURED_METHODS = ("json_schema", "function_calling", "json_mode")
+
+
 class ChatOpenVINOGenAI(BaseChatModel):
     """LangChain chat model over ``openvino_genai.LLMPipeline`` on CPU, for a folder holding a stateful IR, its
     tokenizer IRs and the model's Hugging Face tokenizer (with its chat template)."""
@@ -185,16 +189,28 @@ class ChatOpenVINOGenAI(BaseChatModel):
         yield ChatGenerationChunk(message=last)
 
     def with_structured_output(
-        self, schema: dict | type, *, method: str = "json_schema", include_raw: bool = False, **kwargs: Any
+        self,
+        schema: dict | type | None = None,
+        *,
+        method: str = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
     ) -> Runnable:
         """Answers constrained to JSON of ``schema`` (a Pydantic class, a TypedDict or a JSON Schema dict) by GenAI's
         structured output, parsed into that class (or a dict). ``include_raw=True`` returns ``{"raw", "parsed",
-        "parsing_error"}`` as LangChain's other chat models do. Only ``method="json_schema"``: no tool calling."""
-        if method != "json_schema":
-            raise ValueError(f"method={method!r} is invalid: allowed values are 'json_schema' (no tool calling)")
+        "parsing_error"}`` as LangChain's other chat models do. GenAI has no tool calling, so every method of
+        :data:`STRUCTURED_METHODS` is the same grammar (``json_mode`` without a schema: any JSON object), and the
+        answer is always strict: the grammar never lets it leave the schema, whatever ``strict`` says."""
+        if method not in STRUCTURED_METHODS:
+            raise ValueError(f"method={method!r} is invalid: allowed values are {', '.join(STRUCTURED_METHODS)}")
+        if strict not in (None, True, False):
+            raise ValueError(f"strict={strict!r} is invalid: allowed values are None, True, False")
         if kwargs:
             raise ValueError(f"with_structured_output options {sorted(kwargs)} are invalid: allowed are none")
-        json_schema = json.dumps(convert_to_json_schema(schema))
+        if schema is None and method != "json_mode":
+            raise ValueError(f"schema=None is invalid with method={method!r}: allowed only with method=json_mode")
+        json_schema = json.dumps(convert_to_json_schema(schema) if schema is not None else {"type": "object"})
         require_structured_output()  # refuse a runtime without structured output now, not at invoke
         traced = {"kwargs": {"method": method}, "schema": schema}  # what LangSmith shows of a structured call
         model = self.bind(json_schema=json_schema, ls_structured_output_format=traced)
