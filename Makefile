@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 
-.PHONY: setup setup-today models models-1.5b models-check decode-less-1.5b run site browser reproduce test lint unit smoke nbval lab bench clean
+.PHONY: setup setup-today models models-1.5b models-check decode-less-1.5b reproduce-sizes run site browser reproduce test lint unit smoke nbval lab bench clean
 
 # uv installs the pinned sets: the same pins and the same resolution as pip (the two seed venvs' `pip freeze` match),
 # in ~65 s for the seed set against ~4 min with pip here (2 cores, cold caches; pip unpacks and byte-compiles on one
@@ -88,6 +88,15 @@ models-1.5b: $(STAMP)
 decode-less-1.5b: models-1.5b
 	$(PY) -m helpers.latency.decode_less --model qwen2.5-coder-1.5b-instruct --weights int4-sym-g64 gguf \
 	  --rounds $(or $(ROUNDS),2)
+
+# What changes with size, on this machine, for all three models (the 1.5B fetched offline by models-1.5b): each
+# model's size table (+ the GenAI settings cases), then accuracy transfer (full-vocabulary KLD). Resumable, commits
+# nothing. AVX2 EPYC, 2 cores: size tables ~10 min (135M), ~25 min (0.5B), ~47 min (1.5B; the settings cases add
+# ~2-3 min each), transfer ~15 min (135M + 0.5B) and ~43 min (1.5B): about 2.5 hours with the builds.
+SIZE_MODELS := smollm2-135m-instruct qwen2.5-coder-0.5b-instruct qwen2.5-coder-1.5b-instruct
+reproduce-sizes: models-1.5b
+	for model in $(SIZE_MODELS); do $(PY) -m helpers.latency --model $$model --iterations 3 --settings || exit 1; done
+	$(PY) -m helpers.sweep.transfer $(foreach model,$(SIZE_MODELS),--model $(model))
 
 # Each converted model against llama.cpp on the same GGUF (identical token ids, top-1 agreement); needs the optional
 # llama.cpp extra (requirements-peers.txt). Writes results/<profile>/model_checks.jsonl.
