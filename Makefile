@@ -85,9 +85,11 @@ models-1.5b: $(STAMP)
 # context: two rounds, ~80 min on 2 cores (AVX2 EPYC: ~7 min per GenAI case, 4-6 per llama.cpp case; ROUNDS=1
 # halves it); needs the llama.cpp extra
 # (requirements-peers.txt). Writes results/<profile>/decode_less.jsonl (resumable), read by notebook 06.
+# QUESTIONS=by-kind PROMPTS=13: the kinds of question in turn (how-to, why, what, yes/no; 3 answers of each),
+# ~55 min per round here (the 0.5B's by-kind round, part of `make reproduce`, took 13.5 min on the AVX2 EPYC).
 decode-less-1.5b: models-1.5b
 	$(PY) -m helpers.latency.decode_less --model qwen2.5-coder-1.5b-instruct --weights int4-sym-g64 gguf \
-	  --rounds $(or $(ROUNDS),2)
+	  --rounds $(or $(ROUNDS),2) --questions $(or $(QUESTIONS),first) --prompts $(or $(PROMPTS),8)
 
 # What changes with size, on this machine, for all three models (the 1.5B fetched offline by models-1.5b): each
 # model's size table (+ the GenAI settings cases), then accuracy transfer (full-vocabulary KLD). Resumable, commits
@@ -138,6 +140,7 @@ reproduce: setup
 	$(PY) -m helpers.rag.benchmark
 	$(PY) -m helpers.sweep.peers --threads 2
 	$(PY) -m helpers.latency.decode_less
+	$(PY) -m helpers.latency.decode_less --weights int8 gguf --questions by-kind --prompts 13 --rounds 1
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data

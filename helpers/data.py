@@ -24,6 +24,13 @@ from helpers.core.settings import DATA_DIR
 
 DOCS_FILE = "python_docs.jsonl.gz"
 FAQ_FILE = "faq_qa.jsonl"
+#: Kinds of FAQ question by their opening words (what an answer can copy from its context depends on what is asked).
+QUESTION_KINDS = {
+    "how-to": ("how do ", "how can "),
+    "why": ("why ",),
+    "what": ("what ",),
+    "yes-no": ("is ", "are ", "can ", "does ", "do "),
+}
 SHAKESPEARE_FILE = "shakespeare.txt"
 REBUILD_HINT = "python data/build_data.py"
 PLAY_SEPARATOR = "\n\n\n"  # the build script separates plays by two blank lines (never used inside a play)
@@ -96,6 +103,12 @@ def load_docs(limit: int | None = None) -> list[Doc]:
 def load_faq(limit: int | None = None) -> list[QAPair]:
     """The FAQ question/answer pairs in id order (``faq-000``, ...); ``limit`` keeps the first N."""
     return _take([QAPair(**r) for r in _read_jsonl(_path(FAQ_FILE))], limit)
+
+
+def question_kind(question: str) -> str:
+    """The kind of a FAQ question (:data:`QUESTION_KINDS`) by its opening words; "other" when none fits."""
+    text = question.lower()
+    return next((kind for kind, openings in QUESTION_KINDS.items() if text.startswith(openings)), "other")
 
 
 def load_perplexity_text() -> str:

@@ -3,10 +3,12 @@ work, answers paired per prompt, the verdict from the interval. No model runs he
 
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from helpers.core import genai_timing
 from helpers.latency import decode_less
+from helpers.latency import decode_less_analysis as analysis
 
 
 def test_cases_alternate_the_order_per_round_and_refuse_bad_names():
@@ -36,10 +38,17 @@ def test_the_larger_model_adds_speculative_decoding_and_llama_cpp_its_own_modes(
 
 def test_modes_are_printed_with_the_tokens_they_propose_per_step():
     row = {"decoding": "prompt_lookup_2", "decoding_config": genai_timing.DECODING["prompt_lookup_2"]}
-    assert decode_less.mode_label(row) == "prompt lookup, 2 proposed per step"
+    assert analysis.mode_label(row) == "prompt lookup, 2 proposed per step"
     llama_cpp = {"decoding": "prompt_lookup", "decoding_config": {"num_pred_tokens": 2}}
-    assert decode_less.mode_label(llama_cpp) == "prompt lookup, 2 proposed per step"
-    assert decode_less.mode_label({"decoding": "plain", "decoding_config": {}}) == "plain"
+    assert analysis.mode_label(llama_cpp) == "prompt lookup, 2 proposed per step"
+    assert analysis.mode_label({"decoding": "plain", "decoding_config": {}}) == "plain"
+
+
+def test_every_mode_names_its_method_in_data_not_in_its_name():
+    assert set(genai_timing.DECODING_METHOD) == set(genai_timing.DECODING)
+    assert set(genai_timing.DECODING_METHOD.values()) == {"plain", "prompt_lookup", "speculative"}
+    row = {"decoding": "lookup-two", "decoding_method": "prompt_lookup", "decoding_config": {"num_assistant_tokens": 2}}
+    assert analysis.mode_label(row) == "prompt lookup, 2 proposed per step"
 
 
 def _rates_row(weights: str, decoding: str, rates: list[float]) -> dict:
@@ -54,12 +63,12 @@ def test_versus_llama_cpp_pairs_each_sides_best_mode_by_decode_rate():
         _rates_row("gguf", "plain", [25.0, 25.0, 25.0, 25.0, 25.0]),
         _rates_row("gguf", "prompt_lookup", [24.0, 24.0, 24.0, 24.0, 24.0]),
     ]
-    row = decode_less.versus_llama_cpp(rows).iloc[0]
+    row = analysis.versus_llama_cpp(rows).iloc[0]
     assert row["openvino"] == "int4-sym-g64 prompt lookup" and row["llama_cpp"] == "Q4_K_M plain"
     assert row["ratio"] == pytest.approx(1.2) and row["verdict"] == "missed"  # 30 / 25, wholly below 1.3
-    line = decode_less.peer_findings(decode_less.versus_llama_cpp(rows))[0]
+    line = analysis.peer_findings(analysis.versus_llama_cpp(rows))[0]
     assert "is 1.20x [" in line and "missed against the 1.3x bar" in line
-    assert decode_less.versus_llama_cpp(rows[:2]).empty  # no llama.cpp rows: nothing to compare
+    assert analysis.versus_llama_cpp(rows[:2]).empty  # no llama.cpp rows: nothing to compare
 
 
 def _row(decoding: str, seconds: list[float], digests: list[str], steps: int | None = 20) -> dict:
@@ -73,13 +82,13 @@ def _row(decoding: str, seconds: list[float], digests: list[str], steps: int | N
 def test_table_pairs_answers_by_prompt_and_says_tie_when_the_interval_holds_one():
     digests = ["a", "b", "c", "d", "e"]
     plain = _row("plain", [4.0, 4.2, 3.9, 4.1, 4.0], digests, 41)
-    faster = decode_less.decode_less_table([plain, _row("prompt_lookup", [2.0, 2.1, 2.0, 2.2, 1.9], digests)]).iloc[0]
+    faster = analysis.decode_less_table([plain, _row("prompt_lookup", [2.0, 2.1, 2.0, 2.2, 1.9], digests)]).iloc[0]
     assert faster["identical_answers"] == 5 and faster["verdict"] == "faster"
     assert faster["speedup_lo"] <= faster["speedup"] <= faster["speedup_hi"] and faster["speedup"] == pytest.approx(2.0)
     assert faster["tokens_per_model_step"] == pytest.approx(40 / 19)
-    line = decode_less.findings(decode_less.decode_less_table([plain, _row("prompt_lookup", [2.0] * 5, digests)]))[0]
+    line = analysis.findings(analysis.decode_less_table([plain, _row("prompt_lookup", [2.0] * 5, digests)]))[0]
     assert line.startswith("m int8, prompt lookup (round 1, context docs-only): answers 2.00x") and "5 of 5" in line
-    noisy = decode_less.decode_less_table(
+    noisy = analysis.decode_less_table(
         [_row("plain", [4.0, 3.0, 5.0, 4.0, 4.5], digests), _row("prompt_lookup", [4.2, 4.0, 3.9, 4.1, 4.4], ["a"] * 5)]
     ).iloc[0]
     assert noisy["verdict"] == "tie within noise" and noisy["identical_answers"] == 1
@@ -106,9 +115,9 @@ def test_speculative_rows_report_the_share_of_drafted_tokens_accepted():
     spec = _row("speculative", [5.0, 5.1, 4.9], digests, 11)
     for run, rate in zip(spec["runs"], (0.3, 0.4, 0.5), strict=True):
         run["draft_acceptance_rate"] = rate  # GenAI's extended metrics: a fraction
-    table = decode_less.decode_less_table([plain, spec])
+    table = analysis.decode_less_table([plain, spec])
     assert table.iloc[0]["draft_acceptance"] == pytest.approx(0.4) and table.iloc[0]["verdict"] == "slower"
-    assert "40% of drafted tokens accepted" in decode_less.findings(table)[0]
+    assert "40% of drafted tokens accepted" in analysis.findings(table)[0]
 
 
 def test_contexts_are_named_in_keys_and_rows_of_two_contexts_are_never_paired():
@@ -121,8 +130,8 @@ def test_contexts_are_named_in_keys_and_rows_of_two_contexts_are_never_paired():
     digests = ["a", "b", "c"]
     plain = _row("plain", [4.0, 4.1, 3.9], digests)  # no context field: an early row, docs only
     lookup = {**_row("prompt_lookup", [2.0, 2.1, 1.9], digests), "context": "with-answer"}
-    assert decode_less.decode_less_table([plain, lookup]).empty  # other prompts: nothing to pair
-    table = decode_less.decode_less_table([plain, {**lookup, "context": "docs-only"}])
+    assert analysis.decode_less_table([plain, lookup]).empty  # other prompts: nothing to pair
+    table = analysis.decode_less_table([plain, {**lookup, "context": "docs-only"}])
     assert table.iloc[0]["context"] == "docs-only"
 
 
@@ -135,3 +144,53 @@ def test_prompts_with_the_answer_start_their_context_with_the_faq_answer():
     opening = " ".join(faq.answer.split()[:12])
     assert opening in " ".join(with_answer.split()) and opening not in " ".join(docs_only.split())
     assert faq.question in with_answer and faq.question in docs_only
+
+
+def test_questions_by_kind_take_the_kinds_in_turn_and_bad_requests_name_the_allowed_values():
+    from helpers import data
+    from helpers.latency import cases
+
+    assert data.question_kind("How do I get a single keypress at a time?") == "how-to"
+    assert data.question_kind("Is there an equivalent of C's '?:' ternary operator?") == "yes-no"
+    assert data.question_kind("How fast are exceptions?") == "other"
+    faq = {q.id: q.question for q in data.load_faq()}
+    picked = cases.questions_by_kind(8)
+    assert [data.question_kind(faq[i]) for i in picked] == list(data.QUESTION_KINDS) * 2
+    assert len(set(picked)) == 8
+    with pytest.raises(ValueError, match="n=0 questions by kind: allowed values are 1 to"):
+        cases.questions_by_kind(0)
+    with pytest.raises(ValueError, match="question_ids=\\['faq-999'\\]: allowed are at least 1 FAQ ids"):
+        cases.rag_prompts(1, question_ids=["faq-999"])
+    by_kind = decode_less.decode_cases(rounds=1, questions="by-kind")[0]
+    assert by_kind.key.endswith("/t2/with-answer/by-kind")
+    assert decode_less.decode_cases(rounds=1)[0].key.endswith("/t2/with-answer")  # the first questions: keys as before
+    with pytest.raises(ValueError, match="questions='random' is unknown: allowed values are first, by-kind"):
+        decode_less.decode_cases(questions="random")
+
+
+def test_speedups_are_split_by_kind_of_question_and_never_paired_across_question_sets():
+    from helpers.latency import cases
+
+    asked = cases.questions_by_kind(5)[1:]  # the first is the warm-up: how-to... then why, what, yes-no, how-to
+    digests = ["a", "b", "c", "d"]
+    plain = {**_row("plain", [4.0, 4.0, 4.0, 4.0], digests, 41), "questions": "by-kind", "question_ids": asked}
+    lookup = {**_row("prompt_lookup", [2.0, 4.0, 4.0, 1.0], digests), "questions": "by-kind", "question_ids": asked}
+    table = analysis.by_question_kind([plain, lookup]).set_index("kind")
+    assert table.loc["why", "speedup"] == pytest.approx(2.0) and table.loc["how-to", "speedup"] == pytest.approx(4.0)
+    assert table.loc["how-to", "answers"] == 1 and table["identical_answers"].sum() == 4
+    line = analysis.kind_findings(table.reset_index())[0]
+    assert "questions by-kind" in line and "questions: 2.00x as fast as plain decoding (median of 1 answers" in line
+    assert analysis.decode_less_table([plain, {**lookup, "questions": "first"}]).empty  # other prompts: not paired
+    first = _row("plain", [4.0] * 3, ["a", "b", "c"])  # an early row: the first FAQ questions after the warm-up
+    assert analysis.question_ids(first) == ["faq-001", "faq-002", "faq-003"]
+
+
+def test_the_speedup_by_kind_plot_draws_a_row_per_kind_and_mode():
+    from helpers.latency import plots
+
+    table = pd.DataFrame(
+        [{"kind": k, "runtime": r, "weights": w, "mode": "prompt lookup", "speedup": 1.5, "speedup_min": 1.0,
+          "speedup_max": 2.0} for k in ("why", "how-to") for r, w in (("genai-2026", "int8"), ("llama.cpp", "gguf"))]
+    )
+    fig = plots.speedup_by_kind(table)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][0] == "how-to | int8, prompt lookup"

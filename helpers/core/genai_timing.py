@@ -79,6 +79,9 @@ DECODING = {
     "prompt_lookup_2": {"num_assistant_tokens": 2, "max_ngram_size": 3},  # fewer to check: llama.cpp's CPU advice
     "speculative": {"num_assistant_tokens": 5},
 }
+#: The method behind each mode (a mode's name is only its key in the results): what the pipeline is built with.
+DECODING_METHOD = {"plain": "plain", "prompt_lookup": "prompt_lookup", "prompt_lookup_2": "prompt_lookup",
+                   "speculative": "speculative"}
 
 
 def _config(genai: Any, new_tokens: int, natural_end: bool = False, decoding: str = "plain") -> Any:
@@ -107,11 +110,12 @@ def check_decoding(decoding: str, assisted_ok: bool) -> None:
 def _pipeline_kwargs(genai: Any, decoding: str, draft_dir: str | None, plugin: dict[str, str]) -> dict[str, Any]:
     """What ``LLMPipeline`` needs for a decoding mode (checked before anything loads)."""
     check_decoding(decoding, hasattr(genai, "draft_model"))
-    if decoding == "speculative" and not draft_dir:
-        raise ValueError("decoding='speculative' needs draft_dir: the draft model's IR folder")
-    if decoding.startswith("prompt_lookup"):
+    method = DECODING_METHOD[decoding]
+    if method == "speculative" and not draft_dir:
+        raise ValueError(f"decoding={decoding!r} needs draft_dir: the draft model's IR folder")
+    if method == "prompt_lookup":
         return {"prompt_lookup": True}
-    if decoding == "speculative":
+    if method == "speculative":
         return {"draft_model": genai.draft_model(draft_dir, "CPU", **plugin)}
     return {}
 
@@ -256,6 +260,7 @@ def measure(
         "prompt_input": "token ids" if prompt_ids else "text",
         "decoding": decoding,
         "decoding_config": DECODING[decoding],
+        "decoding_method": DECODING_METHOD[decoding],
         "properties": {k: str(v) for k, v in plugin.items()},
         "compiled_properties": compiled,
         "load_s": load_s,

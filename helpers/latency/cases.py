@@ -17,6 +17,7 @@ into ``results/<profile>/rag_latency.jsonl``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import time
@@ -121,15 +122,38 @@ def cases(
     return out
 
 
+def questions_by_kind(n: int) -> list[str]:
+    """``n`` FAQ question ids taking the kinds of :data:`helpers.data.QUESTION_KINDS` in turn, each kind's in FAQ
+    order."""
+    faq = data.load_faq()
+    queues = [[q.id for q in faq if data.question_kind(q.question) == kind] for kind in data.QUESTION_KINDS]
+    turns = [qid for group in itertools.zip_longest(*queues) for qid in group if qid is not None]
+    if not 1 <= n <= len(turns):
+        raise ValueError(f"n={n!r} questions by kind: allowed values are 1 to {len(turns)}")
+    return turns[:n]
+
+
 def rag_prompts(
-    n: int, target_tokens: int = PROMPT_TOKENS, model: str | None = None, *, answer_in_context: bool = False
+    n: int,
+    target_tokens: int = PROMPT_TOKENS,
+    model: str | None = None,
+    *,
+    answer_in_context: bool = False,
+    question_ids: list[str] | None = None,
 ) -> list[str]:
     """``n`` distinct chat prompts of ~``target_tokens`` tokens of ``model``'s tokenizer and chat template: held-out
-    Python-docs text as context + a FAQ question. With ``answer_in_context`` the context starts with that question's
-    FAQ answer (what a retriever that found it would hand over), so an answer can copy its context."""
+    Python-docs text as context + a FAQ question (the first ``n`` in FAQ order, or those of ``question_ids``). With
+    ``answer_in_context`` the context starts with that question's FAQ answer (what a retriever that found it would
+    hand over), so an answer can copy its context."""
+    faq = data.load_faq()
+    if question_ids is not None:
+        known = {q.id: q for q in faq}
+        unknown = [i for i in question_ids if i not in known]
+        if unknown or len(question_ids) < n:
+            raise ValueError(f"question_ids={question_ids!r}: allowed are at least {n} FAQ ids (faq-000 ...)")
+        faq = [known[i] for i in question_ids]
     tokenizer = llm.load_tokenizer(models.causal_lm_dir(model=model or models.DEFAULT_CAUSAL_LM))
     docs = data.heldout_docs()
-    faq = data.load_faq()
     prompts = []
     for i in range(n):
         passages = ([faq[i].answer] if answer_in_context else []) + [d.text for d in docs[i * 3 : i * 3 + 6]]

@@ -1,5 +1,6 @@
-"""Notebook 06: Decode less: prompt-lookup and speculative decoding against plain decoding on OpenVINO GenAI 2026,
-and llama.cpp's own prompt lookup against its plain decoding, on RAG answers.
+"""`python -m helpers.latency.decode_less` (no notebook; 06 reads its rows): Decode less: prompt-lookup and speculative
+decoding against plain decoding on OpenVINO GenAI 2026, and llama.cpp's own prompt lookup against its plain decoding,
+on RAG answers.
 
 A RAG answer copies words from its context, and prompt-lookup decoding exploits that: it proposes the next few tokens
 by finding the last few generated tokens in the prompt, and the model checks all the proposals in one step. Greedy
@@ -7,17 +8,20 @@ output is the same as plain decoding's (checked here, token by token); what chan
 
 Protocol: the RAG-shaped prompts of :mod:`helpers.latency.cases` (~1,000 tokens of Python docs + a FAQ question, in
 the model's chat template; :data:`CONTEXTS`: the context starts with the question's FAQ answer, as when retrieval
-found it, or holds only other docs), answers generated to their natural end (EOS, at most
-:data:`MAX_NEW_TOKENS`), fixed threads, one warm-up, the same prompts for every mode, each mode in a fresh process;
-a second round runs the modes in reverse order. Paired per prompt: the answer's end-to-end time under plain decoding
+found it, or holds only other docs; the questions: the first ones of the FAQ, or ``--questions by-kind``, the kinds
+of question in turn), answers generated to their natural end (EOS, at most :data:`MAX_NEW_TOKENS`), fixed threads,
+one warm-up, the same prompts for every mode, each mode in a fresh process; a second round runs the modes in reverse
+order. Paired per prompt: the answer's end-to-end time under plain decoding
 over its time under lookup (same tokens, so the ratio is the answer's speed-up), median with a bootstrap interval.
 
 Speculative decoding runs where the model has a draft (:data:`DRAFTS`: the 0.5B, same tokenizer, drafting for the
 1.5B); weights ``gguf`` are llama.cpp on the packaged GGUF (``LlamaPromptLookupDecoding`` for its lookup). Across
-runtimes the answers differ (other weights), so :func:`versus_llama_cpp` compares decode speed (tokens after the
-first over the time after the first), paired per prompt, best mode against best mode.
+runtimes the answers differ (other weights), so :func:`~helpers.latency.decode_less_analysis.versus_llama_cpp`
+compares decode speed (tokens after the first over the time after the first), paired per prompt, best mode against
+best mode. The reading of the rows is :mod:`helpers.latency.decode_less_analysis`.
 
     python -m helpers.latency.decode_less [--model qwen2.5-coder-0.5b-instruct] [--weights int8 gguf] [--prompts 8]
+        [--questions by-kind]
     # -> results/<profile>/decode_less.jsonl (resumable)
 """
 
@@ -26,22 +30,27 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
-import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from helpers import llm, models
+from helpers import data, llm, models
 from helpers.core import genai_timing, runner, timing
-from helpers.core.intervals import bar_verdict, bootstrap_ci
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_path, set_threads
 from helpers.latency import runtimes
-from helpers.latency.cases import OV_PLANS, ov_weights, rag_prompts
+from helpers.latency.cases import OV_PLANS, ov_weights, questions_by_kind, rag_prompts
+from helpers.latency.decode_less_analysis import (
+    GGUF,
+    QUESTION_SETS,
+    by_question_kind,
+    decode_less_table,
+    findings,
+    kind_findings,
+    peer_findings,
+    versus_llama_cpp,
+)
 from helpers.llm.genai import prompt_token_ids
 
 MODES = ("plain", "prompt_lookup")
@@ -50,30 +59,13 @@ MODES = ("plain", "prompt_lookup")
 GENAI_MODES = (*MODES, "prompt_lookup_2")
 MAX_NEW_TOKENS = 128
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
-#: llama.cpp on the model's packaged GGUF (Q4_K_M) instead of an OpenVINO IR.
-GGUF = "gguf"
 #: Draft models for speculative decoding (same tokenizer), and the draft's OpenVINO weights.
 DRAFTS = {"qwen2.5-coder-1.5b-instruct": "qwen2.5-coder-0.5b-instruct"}
 DRAFT_WEIGHTS = "int8"
-#: The bar of the cookbook: best OpenVINO decoding at least this many times llama.cpp's best on the same answers.
-PEER_BAR = 1.3
 #: What the prompt's context holds: the question's FAQ answer first (then other docs), or other docs only. Lookup
 #: can only copy what the context holds. Rows written before contexts were named are "docs-only".
 CONTEXTS = ("with-answer", "docs-only")
 DEFAULT_CONTEXT = "with-answer"
-
-
-def mode_label(row: dict[str, Any]) -> str:
-    """A row's decoding mode as printed; lookup and speculative with the tokens proposed per step."""
-    config = row.get("decoding_config") or {}
-    proposed = config.get("num_assistant_tokens", config.get("num_pred_tokens"))
-    name = row["decoding"].removesuffix("_2").replace("_", " ")
-    return f"{name}, {proposed} proposed per step" if proposed else name
-
-
-def context_of(row: dict[str, Any]) -> str:
-    """The context a row's prompts had (rows from before contexts were named had docs only)."""
-    return row.get("context", "docs-only")
 
 
 def modes(model: str, weights: str) -> tuple[str, ...]:
@@ -94,11 +86,13 @@ class DecodeCase:
     num_threads: int = 2
     round: int = 1
     context: str = DEFAULT_CONTEXT
+    questions: str = "first"
 
     @property
     def key(self) -> str:
         base = f"{self.model}/r{self.round}/{self.weights}/{self.decoding}/t{self.num_threads}"
-        return base if self.context == "docs-only" else f"{base}/{self.context}"  # docs-only: the first rows' keys
+        base = base if self.context == "docs-only" else f"{base}/{self.context}"  # docs-only: the first rows' keys
+        return base if self.questions == "first" else f"{base}/{self.questions}"
 
     @property
     def label(self) -> str:
@@ -111,12 +105,15 @@ def decode_cases(
     num_threads: int = 2,
     rounds: int = 2,
     context: str = DEFAULT_CONTEXT,
+    questions: str = "first",
 ) -> list[DecodeCase]:
     """Every mode of every weights per round (round 2 in reverse order); bad names fail here, naming the allowed
     values."""
     models.get_causal_lm(model)
     if context not in CONTEXTS:
         raise ValueError(f"context={context!r} is unknown: allowed values are {', '.join(CONTEXTS)}")
+    if questions not in QUESTION_SETS:
+        raise ValueError(f"questions={questions!r} is unknown: allowed values are {', '.join(QUESTION_SETS)}")
     names = (weights,) if isinstance(weights, str) else tuple(weights)
     for name in names:
         if name not in OV_PLANS and name != GGUF:
@@ -127,7 +124,7 @@ def decode_cases(
     out = []
     for rnd in range(1, rounds + 1):
         order = one_round if rnd % 2 else one_round[::-1]
-        out += [DecodeCase(model, name, mode, num_threads, rnd, context) for name, mode in order]
+        out += [DecodeCase(model, name, mode, num_threads, rnd, context, questions) for name, mode in order]
     return out
 
 
@@ -199,129 +196,6 @@ def measure_case(case: DecodeCase, prompts: list[str], ids: list[list[int]]) -> 
     }
 
 
-def decode_less_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Per model, weights and lookup round: identical answers, tokens per model step, the paired answer speed-up over
-    plain decoding with its 95 % interval, and the verdict (faster / slower / tie within noise)."""
-    ok = [r for r in rows if r.get("status") == "ok" and r.get("runs")]
-    plain = {(r["model"], r["weights"], r["round"], context_of(r)): r for r in ok if r["decoding"] == "plain"}
-    out = []
-    for row in (r for r in ok if r["decoding"] != "plain"):
-        base = plain.get((row["model"], row["weights"], row["round"], context_of(row)))
-        if base is None or len(base["runs"]) != len(row["runs"]):
-            continue
-        pairs = list(zip(base["runs"], row["runs"], strict=True))
-        ratios = np.array([b["e2e_s"] / r["e2e_s"] for b, r in pairs])
-        span = bootstrap_ci(ratios, np.median, 2000, 0)
-        steps = [r["new_tokens"] / (r["model_steps"] - 1) for _, r in pairs if (r.get("model_steps") or 0) > 1]
-        accepted = [r["draft_acceptance_rate"] for _, r in pairs if r.get("draft_acceptance_rate") is not None]
-        out.append(
-            {
-                "model": row["model"],
-                "weights": row["weights"],
-                "decoding": row["decoding"],
-                "mode": mode_label(row),
-                "round": row["round"],
-                "context": context_of(row),
-                "answers": len(pairs),
-                "identical_answers": sum(b["answer_sha1"] == r["answer_sha1"] for b, r in pairs),
-                "median_answer_tokens": statistics.median(r["new_tokens"] for _, r in pairs),
-                "tokens_per_model_step": statistics.median(steps) if steps else float("nan"),
-                "draft_acceptance": statistics.median(accepted) if accepted else float("nan"),
-                "speedup": span.value,
-                "speedup_lo": span.lo,
-                "speedup_hi": span.hi,
-                "verdict": {"met": "faster", "missed": "slower"}.get(bar_verdict(span, 1.0, True), "tie within noise"),
-                "settings": row.get("settings", "settings not read back"),
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def _steps_text(r: Any) -> str:
-    parts = []
-    if np.isfinite(r.tokens_per_model_step):
-        parts.append(f"{r.tokens_per_model_step:.2f} tokens per model step")
-    if np.isfinite(getattr(r, "draft_acceptance", float("nan"))):
-        parts.append(f"{r.draft_acceptance:.0%} of drafted tokens accepted")  # GenAI reports a fraction
-    return ", ".join(parts) + ", " if parts else ""
-
-
-def findings(table: pd.DataFrame) -> list[str]:
-    """One sentence per row of :func:`decode_less_table` (the prose of notebook 06 quotes these, nothing else)."""
-    return [
-        f"{r.model} {'llama.cpp Q4_K_M' if r.weights == GGUF else r.weights}, {r.mode} "
-        f"(round {r.round}, context {r.context}): answers {r.speedup:.2f}x [{r.speedup_lo:.2f}, {r.speedup_hi:.2f}] "
-        f"as fast as plain decoding ({r.verdict}), {r.identical_answers} of {r.answers} answers token-for-token "
-        f"identical, {_steps_text(r)}median answer {r.median_answer_tokens:.0f} tokens; {r.settings}"
-        for r in table.itertuples()
-    ]
-
-
-def _decode_rates(row: dict[str, Any]) -> np.ndarray:
-    """Per answer: tokens after the first over the time after the first (NaN for a one-token answer)."""
-    return np.array(
-        [
-            (r["new_tokens"] - 1) / (r["e2e_s"] - r["ttft_s"]) if r["new_tokens"] > 1 else np.nan
-            for r in row["runs"]
-        ]
-    )
-
-
-def versus_llama_cpp(rows: list[dict[str, Any]], bar: float = PEER_BAR) -> pd.DataFrame:
-    """Per model and round: the best OpenVINO mode (weights and decoding, by median decode rate) against llama.cpp's
-    best mode, decode rates paired per prompt (median ratio, bootstrap interval) and the verdict against ``bar``.
-    The two sides answer with other weights, so their answers differ; each side's identity with its own plain
-    decoding is :func:`decode_less_table`'s."""
-    ok = [r for r in rows if r.get("status") == "ok" and r.get("runs")]
-    out = []
-    for model, rnd, context in sorted({(r["model"], r["round"], context_of(r)) for r in ok}):
-        mine = [r for r in ok if (r["model"], r["round"], context_of(r)) == (model, rnd, context)]
-        ov = [r for r in mine if r["weights"] != GGUF]
-        peer = [r for r in mine if r["weights"] == GGUF]
-        if not ov or not peer:
-            continue
-        rates = {id(r): _decode_rates(r) for r in mine}  # each row's per-answer rates, computed once
-        best_ov = max(ov, key=lambda r: np.nanmedian(rates[id(r)]))
-        best_peer = max(peer, key=lambda r: np.nanmedian(rates[id(r)]))
-        ov_rates, peer_rates = rates[id(best_ov)], rates[id(best_peer)]
-        if len(ov_rates) != len(peer_rates):  # not the same prompts: nothing to pair
-            continue
-        ratios = ov_rates / peer_rates
-        ratios = ratios[np.isfinite(ratios)]
-        if len(ratios) < 2:
-            continue
-        span = bootstrap_ci(ratios, np.median, 2000, 0)
-        out.append(
-            {
-                "model": model,
-                "round": rnd,
-                "context": context,
-                "openvino": f"{best_ov['weights']} {mode_label(best_ov)}",
-                "openvino_tokens_per_s": float(np.nanmedian(ov_rates)),
-                "llama_cpp": f"Q4_K_M {mode_label(best_peer)}",
-                "llama_cpp_tokens_per_s": float(np.nanmedian(peer_rates)),
-                "answers": len(ratios),
-                "ratio": span.value,
-                "ratio_lo": span.lo,
-                "ratio_hi": span.hi,
-                "verdict": bar_verdict(span, bar, True),
-                "bar": bar,
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def peer_findings(table: pd.DataFrame) -> list[str]:
-    """One sentence per row of :func:`versus_llama_cpp`."""
-    return [
-        f"{r.model} (round {r.round}, context {r.context}): best OpenVINO decoding ({r.openvino}, "
-        f"{r.openvino_tokens_per_s:.1f} tok/s) is {r.ratio:.2f}x [{r.ratio_lo:.2f}, {r.ratio_hi:.2f}] llama.cpp's "
-        f"best ({r.llama_cpp}, {r.llama_cpp_tokens_per_s:.1f} tok/s), decode rates paired over "
-        f"{r.answers} answers: {r.verdict} against the {r.bar:g}x bar"
-        for r in table.itertuples()
-    ]
-
-
 def run(
     out: str | Path | None = None,
     *,
@@ -331,12 +205,14 @@ def run(
     num_threads: int = 2,
     rounds: int = 2,
     context: str = DEFAULT_CONTEXT,
+    questions: str = "first",
 ) -> list[dict[str, Any]]:
     """Run (or resume) the decoding cases into the profile's ``decode_less`` results; returns the rows written now.
     Names are checked, and the today environment, the draft model and llama.cpp found, before anything is built."""
-    todo = decode_cases(model, weights, num_threads, rounds, context)
+    todo = decode_cases(model, weights, num_threads, rounds, context, questions)
     if n_prompts < 2:
         raise ValueError(f"n_prompts={n_prompts!r}: allowed values are integers >= 2 (one is the warm-up)")
+    asked = questions_by_kind(n_prompts) if questions == "by-kind" else [q.id for q in data.load_faq(n_prompts)]
     genai_timing.genai_python("2026")  # FileNotFoundError naming `make setup-today` when it is missing
     if any(case.weights == GGUF for case in todo) and importlib.util.find_spec("llama_cpp") is None:
         raise ModuleNotFoundError("weights 'gguf' needs llama-cpp-python: the optional extra requirements-peers.txt")
@@ -346,14 +222,15 @@ def run(
     store = ResultsStore(out)
     if not runner.points_to_run(todo, store):
         return []
-    prompts = rag_prompts(n_prompts, model=model, answer_in_context=context == "with-answer")
+    prompts = rag_prompts(n_prompts, model=model, answer_in_context=context == "with-answer", question_ids=asked)
     ids = prompt_token_ids(llm.load_tokenizer(models.causal_lm_dir(model=model)), prompts)
-    print(f"decode less: {len(todo)} cases of {model} {weights} (context {context}), {n_prompts - 1} answers each")
+    print(f"decode less: {len(todo)} cases of {model} {weights} (context {context}, questions {questions}), "
+          f"{n_prompts - 1} answers each")
 
     def evaluate(case: DecodeCase) -> dict[str, Any]:
         row = timing.run_in_fresh_process(measure_case, case, prompts, ids)
         names = {"model": case.model, "weights": case.weights, "decoding": case.decoding, "round": case.round}
-        return {**names, "context": case.context, **row}
+        return {**names, "context": case.context, "questions": case.questions, "question_ids": asked[1:], **row}
 
     stamp = timing.profile_record(num_threads)
     return runner.run_sweep(todo, store, evaluate, stamp=stamp)
@@ -367,12 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--context", default=DEFAULT_CONTEXT, choices=CONTEXTS, help="what the prompts' context holds")
+    parser.add_argument("--questions", default="first", choices=QUESTION_SETS, help="which FAQ questions are asked")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     run(args.out, model=args.model, weights=tuple(args.weights), n_prompts=args.prompts, num_threads=args.threads,
-        rounds=args.rounds, context=args.context)
+        rounds=args.rounds, context=args.context, questions=args.questions)
     rows = ResultsStore(args.out or results_path("decode_less", num_threads=args.threads)).rows()
     print(*findings(decode_less_table(rows)), *peer_findings(versus_llama_cpp(rows)), sep="\n")
+    print(*kind_findings(by_question_kind(rows)), sep="\n")
     return 0
 
 

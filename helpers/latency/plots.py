@@ -140,3 +140,26 @@ def decode_breakdown_bars(breakdown: pd.DataFrame, title: str = "", per_runtime:
     ax.grid(axis="x", alpha=0.3)
     _legend(ax, frame["runtime"].tolist(), "model execution", "around it (loop, sampling, detokenize, glue)")
     return fig
+
+
+def speedup_by_kind(table: pd.DataFrame, title: str = "") -> Figure:
+    """Answer speed-up over plain decoding per kind of question (rows of
+    :func:`helpers.latency.decode_less_analysis.by_question_kind`): the median as a dot, lowest to highest as a line,
+    one row per kind and mode (llama.cpp's modes in its colour), 1x (no gain) marked."""
+    peer = table["runtime"] == "llama.cpp"
+    frame = table.assign(
+        label=table["kind"] + " | " + table["weights"].where(~peer, "llama.cpp") + ", " + table["mode"],
+        peer=peer,  # within a kind: OpenVINO's modes first, then llama.cpp's
+    ).sort_values(["kind", "peer", "weights", "mode"]).reset_index(drop=True)
+    fig, ax = _figure(len(frame))
+    for i, row in frame.iterrows():
+        color = runtime_color(row["runtime"])
+        ax.plot([row["speedup_min"], row["speedup_max"]], [i, i], color=color, linewidth=2, alpha=0.5)
+        ax.plot(row["speedup"], i, "o", color=color)
+    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_yticks(range(len(frame)), frame["label"].tolist())
+    ax.invert_yaxis()
+    ax.set_xlabel("answer speed-up over plain decoding, x (dot: median, line: lowest to highest answer)")
+    ax.set_title(title or "Which questions a lookup helps: speed-up per kind of question")
+    ax.grid(axis="x", alpha=0.3)
+    return fig

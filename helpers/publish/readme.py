@@ -21,7 +21,7 @@ from helpers.core.profiles import check_profile
 from helpers.core.results import ResultsStore
 from helpers.core.settings import repo_relative
 from helpers.latency import analysis as la
-from helpers.latency import decode_less, sizes
+from helpers.latency import decode_less_analysis, sizes
 from helpers.rag import benchmark
 from helpers.size import answers
 from helpers.sweep import analysis as sa
@@ -302,7 +302,8 @@ def profile_sections(profile: str, root: Path, label: str | None = None) -> list
         section = size_latency(path["size_latency"])
         out.append(f"#### What changes with size ({_short(path['size_latency'])})\n\n" + section)
     if "decode_less" in path:
-        lines = decode_less.findings(decode_less.decode_less_table(ResultsStore(path["decode_less"]).rows()))
+        table = decode_less_analysis.decode_less_table(ResultsStore(path["decode_less"]).rows())
+        lines = decode_less_analysis.findings(table)
         section = "\n".join(f"- {line}" for line in lines) or "- no measured pairs"
         out.append(f"#### Decode less: prompt lookup vs plain decoding ({_short(path['decode_less'])})\n\n" + section)
     if "rag_answers" in path:
