@@ -99,6 +99,7 @@ SIZE_MODELS := smollm2-135m-instruct qwen2.5-coder-0.5b-instruct qwen2.5-coder-1
 reproduce-sizes: models-1.5b
 	for model in $(SIZE_MODELS); do $(PY) -m helpers.latency --model $$model --iterations 3 --settings || exit 1; done
 	$(PY) -m helpers.sweep.transfer $(foreach model,$(SIZE_MODELS),--model $(model))
+	$(PY) -m helpers.size.answers --model qwen2.5-coder-1.5b-instruct --format int8
 
 # Each converted model against llama.cpp on the same GGUF (identical token ids, top-1 agreement); needs the optional
 # llama.cpp extra (requirements-peers.txt). Writes results/<profile>/model_checks.jsonl.
@@ -141,6 +142,9 @@ reproduce: setup
 	$(PY) -m helpers.sweep.peers --threads 2
 	$(PY) -m helpers.latency.decode_less
 	$(PY) -m helpers.latency.decode_less --weights int8 gguf --questions by-kind --prompts 13 --rounds 1
+	$(PY) -m helpers.size.answers --chunking questions characters
+	$(PY) -m helpers.size.answers --model qwen2.5-coder-0.5b-instruct --format int8 --chunking questions characters \
+	  --question-set held-out
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks data

@@ -29,6 +29,20 @@ def test_split_keeps_sources():
     assert {c.metadata["source"] for c in chunks} == {d.source for d in data.load_docs(limit=2)}
 
 
+def test_split_at_questions_opens_a_chunk_at_each_question_heading():
+    page = data.Doc(
+        source="faq/x.rst",
+        title="X FAQ",
+        text="X FAQ\n\nIntro words here.\n\nHow do I sort a list?\n\nUse sorted().\n\nWhy?\n\nShort.\n\n"
+        "Is there a ternary operator?\n\nYes: a if c else b.",
+    )
+    cut = [c.page_content for c in pipeline.split_documents([page], chunk_size=60, chunk_overlap=0, at_questions=True)]
+    assert cut[1].startswith("How do I sort a list?\n\nUse sorted().")  # "Why?" is too short to be a heading
+    assert cut[2] == "Is there a ternary operator?\n\nYes: a if c else b."
+    plain = [c.page_content for c in pipeline.split_documents([page], chunk_size=60, chunk_overlap=0)]
+    assert plain[0].endswith("How do I sort a list?")  # cut wherever the characters run out: heading and answer apart
+
+
 def test_faiss_round_trip_without_pickle(tmp_path):
     emb = DeterministicFakeEmbedding(size=16)
     chunks = pipeline.split_documents(data.load_docs(limit=1), chunk_size=400)[:20]

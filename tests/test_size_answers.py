@@ -37,7 +37,9 @@ def fakes(monkeypatch):
         loaded.append((model, fmt))
         return FakeLLM("pickle or shelve" if model == "qwen2.5-coder-0.5b-instruct" else "no idea"), FakeTokenizer()
 
-    monkeypatch.setattr(answers, "faq_retriever", lambda num_threads, k=answers.TOP_K: FakeRetriever())
+    monkeypatch.setattr(
+        answers, "faq_retriever", lambda num_threads, k=answers.TOP_K, chunking=answers.CHUNKING: FakeRetriever()
+    )
     monkeypatch.setattr(answers, "answering_llm", answering_llm)
     return loaded
 
@@ -55,6 +57,8 @@ def test_bad_names_are_refused_before_any_model_is_built(fakes, tmp_path):
         answers.run(["gpt-5"], ["fp32"], 2, out=tmp_path / "a.jsonl")
     with pytest.raises(ValueError, match="format='int3' is unknown: allowed values are fp32, int8, int4"):
         answers.run(["smollm2-135m-instruct"], ["int3"], 2, out=tmp_path / "a.jsonl")
+    with pytest.raises(ValueError, match="chunking='words' is unknown: allowed values are questions, characters"):
+        answers.run(["smollm2-135m-instruct"], ["int8"], 2, out=tmp_path / "a.jsonl", chunkings=("words",))
     assert not fakes
 
 
@@ -101,3 +105,36 @@ def test_rows_of_another_prompt_are_answered_again_and_never_summarised(fakes, t
     table = answers.summary(store.to_frame())
     assert list(table["questions"]) == [2]
     assert set(store.to_frame()["prompt_id"]) == {answers.prompt_id()}
+
+
+def test_each_chunking_has_its_rows_and_the_gain_is_paired_by_question(fakes, tmp_path):
+    out = tmp_path / "rag_answers.jsonl"
+    answers.run(["qwen2.5-coder-0.5b-instruct"], ["int8"], 3, out=out, chunkings=answers.CHUNKINGS)
+    store = answers.ResultsStore(out)
+    frame = store.to_frame()
+    assert len(frame) == 6 and set(frame["chunking"]) == set(answers.CHUNKINGS)
+    characters = frame[frame["chunking"] == "characters"]
+    assert not characters["key"].str.endswith("/characters").any()  # the first rows' keys, unchanged
+    for row in characters.to_dict("records"):  # as the first rows were written: no chunking, a lower F1
+        store.append({**{k: v for k, v in row.items() if k != "chunking"}, "f1": row["f1"] - 0.25})
+    table = answers.summary(store.to_frame())
+    assert sorted(table["chunking"]) == ["characters", "questions"] and list(table["questions"]) == [3, 3]
+    gain = answers.chunking_gain(store.to_frame(), "qwen2.5-coder-0.5b-instruct", "int8")
+    assert "token F1 by +0.250 [+0.250, +0.250] over the same 3 scored questions" in gain
+    assert answers.chunking_gain(store.to_frame(), "smollm2-135m-instruct", "int8") == ""
+
+
+def test_held_out_questions_are_never_scored_ones_and_are_summarised_apart(fakes, tmp_path):
+    scored, held = answers.question_set("scored", 24), answers.question_set("held-out", 24)
+    assert len(held) == 24 and not {qa.id for qa in held} & {qa.id for qa in scored}
+    with pytest.raises(ValueError, match="question_set='dev' is unknown: allowed values are scored, held-out"):
+        answers.question_set("dev", 3)
+    with pytest.raises(ValueError, match="questions=100 is invalid for held-out questions: allowed values are 1 to"):
+        answers.question_set("held-out", 100)
+    out = tmp_path / "rag_answers.jsonl"
+    answers.run(["qwen2.5-coder-0.5b-instruct"], ["int8"], 2, out=out)
+    answers.run(["qwen2.5-coder-0.5b-instruct"], ["int8"], 2, out=out, asked="held-out")
+    frame = answers.ResultsStore(out).to_frame()
+    assert len(frame) == 4 and frame["key"].str.endswith("/held-out").sum() == 2
+    table = answers.summary(frame)
+    assert sorted(table["question_set"]) == ["held-out", "scored"] and list(table["questions"]) == [2, 2]

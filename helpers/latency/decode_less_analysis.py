@@ -8,7 +8,7 @@ notebook prints about these results comes from the ``*_findings`` functions here
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,12 +46,13 @@ def questions_of(row: dict[str, Any]) -> str:
     return row.get("questions", "first")
 
 
-def question_ids(row: dict[str, Any]) -> list[str]:
+def question_ids(row: dict[str, Any], faq: Sequence[data.QAPair] | None = None) -> list[str]:
     """The FAQ id each timed answer of a row answers: recorded on the row, or for the first rows (the first questions
-    in FAQ order, the first of them the warm-up) by position."""
+    in FAQ order, the first of them the warm-up) by position in ``faq`` (default: the FAQ, read here)."""
     if row.get("question_ids"):
         return list(row["question_ids"])
-    return [q.id for q in data.load_faq()[1 : 1 + len(row["runs"])]]
+    faq = data.load_faq() if faq is None else faq
+    return [q.id for q in faq[1 : 1 + len(row["runs"])]]
 
 
 def _where(r: Any) -> str:
@@ -215,10 +216,11 @@ def by_question_kind(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """:func:`decode_less_table` per kind of question (:func:`helpers.data.question_kind`): answers, the
     median answer speed-up over plain decoding with the lowest and highest (a few answers per kind: a range, not an
     interval), identical answers, tokens per model step and answer length."""
-    faq = {q.id: q.question for q in data.load_faq()}
+    faq = data.load_faq()
+    question_of = {q.id: q.question for q in faq}
     out = []
     for row, pairs in paired_with_plain(rows):
-        kinds = [data.question_kind(faq[i]) for i in question_ids(row)]
+        kinds = [data.question_kind(question_of[i]) for i in question_ids(row, faq)]
         for kind in dict.fromkeys(kinds):
             mine = [pair for pair, k in zip(pairs, kinds, strict=True) if k == kind]
             ratios = _speedups(mine)

@@ -190,8 +190,22 @@ def size_latency(path: Path) -> str:
     if ok.empty:
         return f"(no measured cases in {path.name})"
     table = sizes.table_for(path)
-    cols = ["model", "runtime", "weights", "n_runs", "tpot_ms", "tpot_ms_lo", "tpot_ms_hi", "ttft_s", "step_mb",
-            "floor_ms", "share_of_floor", "vs_llama", "vs_llama_lo", "vs_llama_hi"]
+    cols = [
+        "model",
+        "runtime",
+        "weights",
+        "n_runs",
+        "tpot_ms",
+        "tpot_ms_lo",
+        "tpot_ms_hi",
+        "ttft_s",
+        "step_mb",
+        "floor_ms",
+        "share_of_floor",
+        "vs_llama",
+        "vs_llama_lo",
+        "vs_llama_hi",
+    ]
     head = (
         f"Measured on: {_machine(ok, path)} — `{repo_relative(path)}`; memory floor = bytes a decode step reads / "
         "triad bandwidth measured in the same sitting; vs_llama > 1: faster decode than llama.cpp on the same GGUF"
@@ -211,9 +225,13 @@ def answer_quality(path: Path) -> str:
     shown = table.round(3)
     how = (
         f"FAQ questions through retrieval over the FAQ pages (top {answers.TOP_K} chunks) and the model, greedy, up "
-        f"to {answers.MAX_NEW_TOKENS} new tokens — `{repo_relative(path)}`"
+        f"to {answers.MAX_NEW_TOKENS} new tokens; chunking: the pages cut first at their question headings "
+        f"(`questions`, the chain's) or every ~1000 characters (`characters`) — `{repo_relative(path)}`"
     )
-    return "\n".join([how, "", shown.to_markdown(index=False)])
+    gains = [
+        answers.chunking_gain(rows, r.model, r.format) for r in table.drop_duplicates(["model", "format"]).itertuples()
+    ]
+    return "\n".join([how, "", shown.to_markdown(index=False), ""] + [f"- {g}" for g in gains if g])
 
 
 def accuracy_transfer(path: Path) -> str:

@@ -14,12 +14,27 @@ import numpy as np
 from helpers import data
 from helpers.core import metrics
 
+#: A paragraph that is one line ending in "?": the question heading of a FAQ entry (a regex separator that keeps the
+#: heading at the start of the chunk it opens).
+QUESTION_HEADING = r"\n\n(?=[^\n]{8,200}\?\n\n)"
 
-def split_documents(docs: Sequence[data.Doc], chunk_size: int = 1000, chunk_overlap: int = 100) -> list[Any]:
-    """Split pages into LangChain ``Document`` chunks (RecursiveCharacterTextSplitter), keeping ``source``."""
+
+def split_documents(
+    docs: Sequence[data.Doc], chunk_size: int = 1000, chunk_overlap: int = 100, at_questions: bool = False
+) -> list[Any]:
+    """Split pages into LangChain ``Document`` chunks (RecursiveCharacterTextSplitter), keeping ``source``.
+
+    ``at_questions`` splits first at question headings (:data:`QUESTION_HEADING`), then as usual: a FAQ answer starts
+    a chunk of its own, headed by its question, instead of wherever the 1000th character falls."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    if at_questions:
+        separators = [QUESTION_HEADING, "\n\n", "\n", " ", ""]
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=separators, is_separator_regex=True
+        )
+    else:
+        splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     return splitter.split_documents(data.as_langchain_documents(list(docs)))
 
 

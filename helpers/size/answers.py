@@ -3,7 +3,8 @@ questions go through retrieval over the FAQ pages and the model; each answer is 
 own answer and by how much of it is found in the retrieved passages; means with bootstrap intervals over questions.
 
     python -m helpers.size.answers [--model NAME ...] [--format fp32 int8 int4] [--questions 24]
-        # -> results/<profile>/rag_answers.jsonl (resumable: one row per model, format and question)
+                                   [--chunking questions characters] [--question-set scored held-out]
+        # -> results/<profile>/rag_answers.jsonl (resumable: one row per model, format, chunking and question)
 """
 
 from __future__ import annotations
@@ -39,12 +40,37 @@ TOP_K = 3
 MAX_NEW_TOKENS = 192
 #: FAQ pages are the corpus: every question's answer is in it, among every other answer.
 FAQ_PREFIX = "faq/"
+#: How the FAQ pages are cut into passages: first at their question headings (``split_documents(at_questions=True)``)
+#: or every ~1000 characters wherever they fall (the first rows). The first is the chain's: it was chosen on the
+#: held-out questions, then scored on the scored ones.
+CHUNKINGS = ("questions", "characters")
+CHUNKING = "questions"
+#: The questions scored, and held-out ones to choose the chain's settings on (never scored: none is among the scored).
+QUESTION_SETS = ("scored", "held-out")
+#: Held-out questions are drawn from this many, with another seed, the scored ones removed.
+HELD_OUT_POOL = 60
 
 
 def check_format(fmt: str) -> None:
     """Refuse a weight format this module does not build, naming the allowed ones."""
     if fmt not in FORMATS:
         raise ValueError(f"format={fmt!r} is unknown: allowed values are {', '.join(FORMATS)}")
+
+
+def check_chunking(chunking: str) -> None:
+    """Refuse a way of cutting the pages this module does not know, naming the allowed ones."""
+    if chunking not in CHUNKINGS:
+        raise ValueError(f"chunking={chunking!r} is unknown: allowed values are {', '.join(CHUNKINGS)}")
+
+
+def question_set_of(row: dict[str, Any]) -> str:
+    """The question set a row answered from (rows from before sets were named are scored ones)."""
+    return row.get("question_set") if isinstance(row.get("question_set"), str) else "scored"
+
+
+def chunking_of(row: dict[str, Any]) -> str:
+    """How a row's passages were cut (rows from before chunkings were named cut every ~1000 characters)."""
+    return row.get("chunking") if isinstance(row.get("chunking"), str) else "characters"
 
 
 def prompt_id(template: str = pipeline.RAG_PROMPT, max_new_tokens: int = MAX_NEW_TOKENS, k: int = TOP_K) -> str:
@@ -60,10 +86,14 @@ class AnswerCase:
     model: str
     format: str
     question_id: str
+    chunking: str = CHUNKING
+    question_set: str = "scored"
 
     @property
     def key(self) -> str:
-        return f"{self.model}/{self.format}/{self.question_id}"
+        cut = "" if self.chunking == "characters" else f"/{self.chunking}"  # the first rows' keys are unchanged
+        held = "" if self.question_set == "scored" else f"/{self.question_set}"
+        return f"{self.model}/{self.format}/{self.question_id}{cut}{held}"
 
     @property
     def label(self) -> str:
@@ -79,10 +109,27 @@ def questions(n: int, seed: int = 0) -> list[data.QAPair]:
     return [faq[i] for i in sorted(picked)]
 
 
-def faq_retriever(num_threads: int, k: int = TOP_K) -> Any:
-    """A FAISS retriever over the FAQ pages, chunked as notebook 01 chunks, embedded with fp32 MiniLM."""
+def question_set(name: str, n: int) -> list[data.QAPair]:
+    """The ``n`` scored questions (:func:`questions`), or ``n`` held-out ones: drawn from :data:`HELD_OUT_POOL` with
+    seed 1, those among the ``n`` scored removed, in file order."""
+    if name not in QUESTION_SETS:
+        raise ValueError(f"question_set={name!r} is unknown: allowed values are {', '.join(QUESTION_SETS)}")
+    scored = questions(n)
+    if name == "scored":
+        return scored
+    pool = [qa for qa in questions(HELD_OUT_POOL, seed=1) if qa not in scored]
+    if n > len(pool):
+        raise ValueError(f"questions={n} is invalid for held-out questions: allowed values are 1 to {len(pool)}")
+    return pool[:n]
+
+
+def faq_retriever(num_threads: int, k: int = TOP_K, chunking: str = CHUNKING) -> Any:
+    """A FAISS retriever over the FAQ pages, cut as ``chunking`` says (:data:`CHUNKINGS`), embedded with fp32
+    MiniLM."""
+    check_chunking(chunking)
     docs = [doc for doc in data.load_docs() if doc.source.startswith(FAQ_PREFIX)]
-    store, _ = pipeline.build_faiss(embedders.build_embedder("hf-fp32", num_threads), pipeline.split_documents(docs))
+    chunks = pipeline.split_documents(docs, at_questions=chunking == "questions")
+    store, _ = pipeline.build_faiss(embedders.build_embedder("hf-fp32", num_threads), chunks)
     return store.as_retriever(search_kwargs={"k": k})
 
 
@@ -104,7 +151,7 @@ class AnswerEvaluator:
     def __init__(self, faq: list[data.QAPair], num_threads: int) -> None:
         self.faq = {qa.id: qa for qa in faq}
         self.num_threads = num_threads
-        self.retriever = faq_retriever(num_threads)
+        self.retrievers: dict[str, Any] = {}  # one per chunking, built when first needed
         self.loaded: tuple[str, str] | None = None
         self.answer_llm: Any = None
         self.template = ""
@@ -116,7 +163,9 @@ class AnswerEvaluator:
             self.loaded = (case.model, case.format)
         qa = self.faq[case.question_id]
         start = time.perf_counter()
-        docs = self.retriever.invoke(qa.question)
+        if case.chunking not in self.retrievers:
+            self.retrievers[case.chunking] = faq_retriever(self.num_threads, chunking=case.chunking)
+        docs = self.retrievers[case.chunking].invoke(qa.question)
         context = pipeline.format_context(docs)
         prompt = self.template.replace("{context}", context).replace("{question}", qa.question)
         answer = str(self.answer_llm.invoke(prompt)).strip()
@@ -126,6 +175,8 @@ class AnswerEvaluator:
             "f1": metrics.token_f1(answer, qa.answer),
             "support": metrics.token_support(answer, context),
             "retrieved_own_page": qa.source in {d.metadata.get("source") for d in docs},
+            "chunking": case.chunking,
+            "question_set": case.question_set,
             "prompt_id": prompt_id(),
             "max_new_tokens": MAX_NEW_TOKENS,
             "seconds": round(time.perf_counter() - start, 2),
@@ -138,16 +189,27 @@ def run(
     n_questions: int = 24,
     num_threads: int = 2,
     out: Path | None = None,
+    chunkings: tuple[str, ...] = (CHUNKING,),
+    asked: str = "scored",
 ) -> ResultsStore:
-    """Answer ``n_questions`` FAQ questions with every model in every format; rows appended as they finish."""
+    """Answer ``n_questions`` FAQ questions of the set ``asked`` (:data:`QUESTION_SETS`) with every model in every
+    format, the pages cut each way of ``chunkings``; rows appended as they finish."""
     specs = [models.get_causal_lm(name) for name in model_names]  # bad names fail here, before any model is built
     for fmt in formats:
         check_format(fmt)
+    for chunking in chunkings:
+        check_chunking(chunking)
     enforce_offline()
     set_threads(num_threads)
-    faq = questions(n_questions)
+    faq = question_set(asked, n_questions)
     store = ResultsStore(out or results_path("rag_answers", num_threads=num_threads))
-    cases = [AnswerCase(spec.name, fmt, qa.id) for spec in specs for fmt in formats for qa in faq]
+    cases = [
+        AnswerCase(spec.name, fmt, qa.id, chunking, asked)
+        for spec in specs
+        for fmt in formats
+        for chunking in chunkings
+        for qa in faq
+    ]
     current = prompt_id()
 
     def same_prompt(row: dict[str, Any]) -> bool:
@@ -159,22 +221,34 @@ def run(
     return store
 
 
-def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per model and format: questions answered, mean token F1 and mean support with 95 % bootstrap intervals over
-    questions, and how often the retrieved passages held the question's own FAQ page; only rows answered with the
-    current prompt (:func:`prompt_id`). (Each row's ``seconds`` is progress information, not a benchmark: no
-    warm-up, machine load not controlled; speed is notebook 06's.)"""
+def answered(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows answered with the current prompt (:func:`prompt_id`), each with its ``chunking`` and
+    ``question_set`` named."""
     if rows.empty or "prompt_id" not in rows:
         return pd.DataFrame()
     ok = rows[(rows["status"] == "ok") & (rows["prompt_id"] == prompt_id())]
+    records = ok.to_dict("records")
+    return ok.assign(chunking=[chunking_of(r) for r in records], question_set=[question_set_of(r) for r in records])
+
+
+def summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per question set, model, format and chunking: questions answered, mean token F1 and mean support with 95 %
+    bootstrap intervals over questions, and how often the retrieved passages held the question's own FAQ page; only
+    rows answered with the current prompt (:func:`prompt_id`). (Each row's ``seconds`` is progress information, not a
+    benchmark: no warm-up, machine load not controlled; speed is notebook 06's.)"""
+    ok = answered(rows)
+    if ok.empty:
+        return pd.DataFrame()
     out = []
-    for (model, fmt), group in ok.groupby(["model", "format"], sort=False):
+    for (asked, model, fmt, chunking), group in ok.groupby(["question_set", "model", "format", "chunking"], sort=False):
         f1 = bootstrap_ci(group["f1"].to_numpy(float), np.mean)
         support = bootstrap_ci(group["support"].dropna().to_numpy(float), np.mean)
         out.append(
             {
+                "question_set": asked,
                 "model": model,
                 "format": fmt,
+                "chunking": chunking,
                 "questions": len(group),
                 "token_f1": f1.value,
                 "token_f1_lo": f1.lo,
@@ -188,24 +262,53 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def chunking_gain(rows: pd.DataFrame, model: str, fmt: str, asked: str = "scored") -> str:
+    """What cutting the pages at question headings changed for ``model`` in ``fmt`` on the question set ``asked``:
+    the mean per-question F1 difference against cutting every ~1000 characters, with its 95 % bootstrap interval,
+    over the questions answered both ways; empty when there are none."""
+    ok = answered(rows)
+    if ok.empty:
+        return ""
+    mine = ok[(ok["model"] == model) & (ok["format"] == fmt) & (ok["question_set"] == asked)].pivot_table(
+        index="question_id", columns="chunking", values="f1"
+    )
+    if not set(CHUNKINGS) <= set(mine.columns):
+        return ""
+    both = mine.dropna(subset=list(CHUNKINGS))
+    gain = bootstrap_ci((both["questions"] - both["characters"]).to_numpy(float), np.mean)
+    return (
+        f"cutting the FAQ pages at their question headings instead of every ~1000 characters changed {model} "
+        f"{fmt}'s token F1 by {gain.value:+.3f} [{gain.lo:+.3f}, {gain.hi:+.3f}] over the same {len(both)} {asked} "
+        "questions"
+    )
+
+
 def quality_line(model: str, profile: str) -> str:
-    """One sentence: mean token F1 with its interval per model and weight format (what size buys), from ``profile``'s
-    committed ``rag_answers.jsonl``, else from the first committed profile that answered with ``model`` (answer
-    quality is the model's, not the CPU's: greedy decoding differs across CPUs only by rounding), named."""
+    """One sentence: mean token F1 with its interval per model and weight format (what size buys), pages cut as the
+    chain cuts them (:data:`CHUNKING`), and what that cut bought the best format; from ``profile``'s committed
+    ``rag_answers.jsonl``, else from the first committed profile that answered with ``model`` (answer quality is the
+    model's, not the CPU's: greedy decoding differs across CPUs only by rounding), named."""
     files = results_files("rag_answers")
     ordered = [profile] * (profile in files) + [p for p in files if p != profile]
     for name in ordered:
-        table = summary(ResultsStore(files[name]).to_frame())
+        rows = ResultsStore(files[name]).to_frame()
+        table = summary(rows)
+        if not table.empty:
+            table = table[(table["chunking"] == CHUNKING) & (table["question_set"] == "scored")]
         if table.empty or model not in set(table["model"]):
             continue
+        ranked = table.sort_values("token_f1", ascending=False)
         parts = [
             f"{r.model} {r.format} {r.token_f1:.3f} [{r.token_f1_lo:.3f}, {r.token_f1_hi:.3f}]"
-            for r in table.sort_values("token_f1", ascending=False).itertuples()
+            for r in ranked.itertuples()
         ]
         n = int(table["questions"].max())
-        return f"answer quality, mean token F1 vs the FAQ answer over {n} questions (measured on {name}): " + "; ".join(
+        line = f"answer quality, mean token F1 vs the FAQ answer over {n} questions (measured on {name}): " + "; ".join(
             parts
         )
+        best = ranked[ranked["model"] == model].iloc[0]["format"]
+        gains = [chunking_gain(rows, model, best, asked) for asked in reversed(QUESTION_SETS)]  # chosen, then scored
+        return "\n".join([line] + [g for g in gains if g])
     return (
         f"answer quality of {model}: not measured with the current RAG prompt yet "
         f"(python -m helpers.size.answers --model {model})"
@@ -217,11 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", choices=list(models.CAUSAL_LMS), help="default: every required")
     parser.add_argument("--format", nargs="+", default=list(FORMATS), choices=list(FORMATS))
     parser.add_argument("--questions", type=int, default=24)
+    parser.add_argument("--chunking", nargs="+", default=[CHUNKING], choices=CHUNKINGS)
+    parser.add_argument("--question-set", default="scored", choices=QUESTION_SETS)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="default: results/<profile>/rag_answers.jsonl")
     args = parser.parse_args(argv)
     names = args.model or [m.name for m in models.CAUSAL_LMS.values() if not m.optional]
-    store = run(names, args.format, args.questions, args.threads, args.out)
+    store = run(names, args.format, args.questions, args.threads, args.out, tuple(args.chunking), args.question_set)
     table = summary(store.to_frame())
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"results: {store.path}")
