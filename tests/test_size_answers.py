@@ -127,6 +127,9 @@ def test_each_chunking_has_its_rows_and_the_gain_is_paired_by_question(fakes, tm
 def test_held_out_questions_are_never_scored_ones_and_are_summarised_apart(fakes, tmp_path):
     scored, held = answers.question_set("scored", 24), answers.question_set("held-out", 24)
     assert len(held) == 24 and not {qa.id for qa in held} & {qa.id for qa in scored}
+    assert scored == answers.questions(24)  # the first scored questions: the first rows' ones
+    everything = answers.question_set("scored", 148)  # the whole FAQ but the held-out questions
+    assert {qa.id for qa in scored} < {qa.id for qa in everything} and not set(everything) & set(held)
     with pytest.raises(ValueError, match="question_set='dev' is unknown: allowed values are scored, held-out"):
         answers.question_set("dev", 3)
     with pytest.raises(ValueError, match="questions=100 is invalid for held-out questions: allowed values are 1 to"):

@@ -47,7 +47,9 @@ CHUNKINGS = ("questions", "characters")
 CHUNKING = "questions"
 #: The questions scored, and held-out ones to choose the chain's settings on (never scored: none is among the scored).
 QUESTION_SETS = ("scored", "held-out")
-#: Held-out questions are drawn from this many, with another seed, the scored ones removed.
+#: The first scored questions (:func:`questions`) and as many held-out ones: drawn from :data:`HELD_OUT_POOL` with
+#: another seed, the first scored removed. More scored questions come from the rest of the FAQ, the held-out never.
+SCORED_FIRST = 24
 HELD_OUT_POOL = 60
 
 
@@ -110,17 +112,23 @@ def questions(n: int, seed: int = 0) -> list[data.QAPair]:
 
 
 def question_set(name: str, n: int) -> list[data.QAPair]:
-    """The ``n`` scored questions (:func:`questions`), or ``n`` held-out ones: drawn from :data:`HELD_OUT_POOL` with
-    seed 1, those among the ``n`` scored removed, in file order."""
+    """``n`` questions of a set of :data:`QUESTION_SETS`, in file order: held-out ones, or scored ones (the
+    :data:`SCORED_FIRST` of :func:`questions` first, then the rest of the FAQ in a fixed random order, the held-out
+    questions left out)."""
     if name not in QUESTION_SETS:
         raise ValueError(f"question_set={name!r} is unknown: allowed values are {', '.join(QUESTION_SETS)}")
-    scored = questions(n)
-    if name == "scored":
-        return scored
-    pool = [qa for qa in questions(HELD_OUT_POOL, seed=1) if qa not in scored]
-    if n > len(pool):
-        raise ValueError(f"questions={n} is invalid for held-out questions: allowed values are 1 to {len(pool)}")
-    return pool[:n]
+    faq = data.load_faq()
+    first = questions(SCORED_FIRST)
+    held = [qa for qa in questions(HELD_OUT_POOL, seed=1) if qa not in first][:SCORED_FIRST]
+    if name == "held-out":
+        order = held
+    else:
+        shuffled = [faq[i] for i in np.random.default_rng(0).permutation(len(faq))]
+        order = first + [qa for qa in shuffled if qa not in first and qa not in held]
+    if not 1 <= n <= len(order):
+        raise ValueError(f"questions={n} is invalid for {name} questions: allowed values are 1 to {len(order)}")
+    picked = {qa.id for qa in order[:n]}
+    return [qa for qa in faq if qa.id in picked]
 
 
 def faq_retriever(num_threads: int, k: int = TOP_K, chunking: str = CHUNKING) -> Any:
@@ -298,14 +306,14 @@ def quality_line(model: str, profile: str) -> str:
         if table.empty or model not in set(table["model"]):
             continue
         ranked = table.sort_values("token_f1", ascending=False)
+        counts = set(table["questions"])
         parts = [
             f"{r.model} {r.format} {r.token_f1:.3f} [{r.token_f1_lo:.3f}, {r.token_f1_hi:.3f}]"
+            + (f" ({r.questions} questions)" if len(counts) > 1 else "")
             for r in ranked.itertuples()
         ]
-        n = int(table["questions"].max())
-        line = f"answer quality, mean token F1 vs the FAQ answer over {n} questions (measured on {name}): " + "; ".join(
-            parts
-        )
+        over = f" over {counts.pop()} questions" if len(counts) == 1 else ""
+        line = f"answer quality, mean token F1 vs the FAQ answer{over} (measured on {name}): " + "; ".join(parts)
         best = ranked[ranked["model"] == model].iloc[0]["format"]
         gains = [chunking_gain(rows, model, best, asked) for asked in reversed(QUESTION_SETS)]  # chosen, then scored
         return "\n".join([line] + [g for g in gains if g])
