@@ -176,11 +176,6 @@ READ_BACK = (
 )
 
 
-#: Properties the GenAI pipeline takes for itself (the CPU plugin does not know them): recorded with the run's
-#: properties, kept out of :func:`read_back`'s compile.
-PIPELINE_PROPERTIES = ("ATTENTION_BACKEND",)
-
-
 def read_back(model_dir: str, plugin: dict[str, str]) -> dict[str, str] | None:
     """The settings that matter, read back from a compile of the same IR with the same plugin properties
     (``LLMPipeline`` does not expose its compiled model); None for a GGUF file."""
@@ -254,7 +249,7 @@ def measure(
         _one_run(genai, pipe, item, config)
     runs = [_one_run(genai, pipe, item, config, natural_end) for item in inputs[warmup : warmup + iterations]]
     del pipe
-    compiled = read_back(model_dir, {k: str(v) for k, v in plugin.items() if k not in PIPELINE_PROPERTIES})
+    compiled = read_back(model_dir, {k: str(v) for k, v in plugin.items()})
     keys = [k for k in ("ttft_s", "tpot_s", "e2e_s") if runs[0][k] is not None]
     summary = {k: statistics.median(r[k] for r in runs) for k in keys}
     return {
