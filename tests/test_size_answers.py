@@ -141,3 +141,17 @@ def test_held_out_questions_are_never_scored_ones_and_are_summarised_apart(fakes
     assert len(frame) == 4 and frame["key"].str.endswith("/held-out").sum() == 2
     table = answers.summary(frame)
     assert sorted(table["question_set"]) == ["held-out", "scored"] and list(table["questions"]) == [2, 2]
+
+
+def test_more_scored_questions_are_summarised_apart_with_the_bar_verdict(fakes, tmp_path):
+    out = tmp_path / "rag_answers.jsonl"
+    answers.run(["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"], ["int8"], 24, out=out)
+    answers.run(["qwen2.5-coder-0.5b-instruct"], ["int8"], 30, out=out)  # six more scored questions for one model
+    rows = answers.ResultsStore(out).to_frame()
+    assert len(rows) == 54
+    table = answers.summary(answers.comparable(rows))
+    assert list(table["questions"]) == [24, 24]  # compared on the same questions
+    (line,) = answers.whole_faq_lines(rows)
+    assert line.startswith("qwen2.5-coder-0.5b-instruct int8 (pages cut at questions) over all 30 scored questions")
+    assert "(bar >= 0.45: " in line
+    assert answers.whole_faq_lines(rows, "smollm2-135m-instruct") == []

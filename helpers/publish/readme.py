@@ -219,7 +219,7 @@ def answer_quality(path: Path) -> str:
     weight format, with 95 % intervals over questions."""
     rows = ResultsStore(path).to_frame()
     check_profile(rows, path)
-    table = answers.summary(rows)
+    table = answers.summary(answers.comparable(rows))
     if table.empty:
         return f"(no questions answered with the current RAG prompt in {path.name}: python -m helpers.size.answers)"
     shown = table.round(3)
@@ -231,7 +231,8 @@ def answer_quality(path: Path) -> str:
     gains = [
         answers.chunking_gain(rows, r.model, r.format) for r in table.drop_duplicates(["model", "format"]).itertuples()
     ]
-    return "\n".join([how, "", shown.to_markdown(index=False), ""] + [f"- {g}" for g in gains if g])
+    notes = [g for g in gains if g] + answers.whole_faq_lines(rows)
+    return "\n".join([how, "", shown.to_markdown(index=False), ""] + [f"- {line}" for line in notes])
 
 
 def accuracy_transfer(path: Path) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from helpers import data, llm, models
 from helpers.core import metrics, runner, timing
-from helpers.core.intervals import bootstrap_ci
+from helpers.core.intervals import bar_verdict, bootstrap_ci
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_files, results_path, set_threads
 from helpers.quant.woq_config import WoqConfig
@@ -35,6 +35,8 @@ FORMATS: dict[str, WoqConfig | None] = {
     "int8": WoqConfig(weight_dtype="int8", group_size=-1),
     "int4": WoqConfig(weight_dtype="int4_clip", group_size=64),
 }
+#: The bar of the cookbook for the answering pick: mean token F1 at least this, judged on its 95 % interval.
+F1_BAR = 0.45
 #: Passages handed to the model per question, and the answer budget.
 TOP_K = 3
 MAX_NEW_TOKENS = 192
@@ -291,6 +293,31 @@ def chunking_gain(rows: pd.DataFrame, model: str, fmt: str, asked: str = "scored
     )
 
 
+def comparable(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the questions every model and format answers: the first :data:`SCORED_FIRST` scored and the
+    held-out ones (rows of more scored questions are summarised by :func:`whole_faq_lines`)."""
+    if rows.empty:
+        return rows
+    asked = {qa.id for name in QUESTION_SETS for qa in question_set(name, SCORED_FIRST)}
+    return rows[rows["question_id"].isin(asked)]
+
+
+def whole_faq_lines(rows: pd.DataFrame, model: str | None = None) -> list[str]:
+    """One sentence per model, format and chunking scored on more than the first questions: mean token F1 with its
+    95 % interval over all its scored questions and the verdict against :data:`F1_BAR` on that narrower interval."""
+    table = summary(rows)
+    if table.empty:
+        return []
+    wide = table[(table["question_set"] == "scored") & (table["questions"] > SCORED_FIRST)]
+    return [
+        f"{r.model} {r.format} (pages cut at {r.chunking}) over all {r.questions} scored questions: token F1 "
+        f"{r.token_f1:.3f} [{r.token_f1_lo:.3f}, {r.token_f1_hi:.3f}] (bar >= {F1_BAR}: "
+        f"{bar_verdict((r.token_f1_lo, r.token_f1_hi), F1_BAR, higher_is_better=True)}), support {r.support:.3f}"
+        for r in wide.itertuples()
+        if model in (None, r.model)
+    ]
+
+
 def quality_line(model: str, profile: str) -> str:
     """One sentence: mean token F1 with its interval per model and weight format (what size buys), pages cut as the
     chain cuts them (:data:`CHUNKING`), and what that cut bought the best format; from ``profile``'s committed
@@ -300,23 +327,21 @@ def quality_line(model: str, profile: str) -> str:
     ordered = [profile] * (profile in files) + [p for p in files if p != profile]
     for name in ordered:
         rows = ResultsStore(files[name]).to_frame()
-        table = summary(rows)
+        table = summary(comparable(rows))
         if not table.empty:
             table = table[(table["chunking"] == CHUNKING) & (table["question_set"] == "scored")]
         if table.empty or model not in set(table["model"]):
             continue
         ranked = table.sort_values("token_f1", ascending=False)
-        counts = set(table["questions"])
         parts = [
             f"{r.model} {r.format} {r.token_f1:.3f} [{r.token_f1_lo:.3f}, {r.token_f1_hi:.3f}]"
-            + (f" ({r.questions} questions)" if len(counts) > 1 else "")
             for r in ranked.itertuples()
         ]
-        over = f" over {counts.pop()} questions" if len(counts) == 1 else ""
-        line = f"answer quality, mean token F1 vs the FAQ answer{over} (measured on {name}): " + "; ".join(parts)
+        n = int(table["questions"].max())
+        line = f"answer quality, mean token F1 vs the FAQ answer over the same {n} questions (measured on {name}): "
         best = ranked[ranked["model"] == model].iloc[0]["format"]
         gains = [chunking_gain(rows, model, best, asked) for asked in reversed(QUESTION_SETS)]  # chosen, then scored
-        return "\n".join([line] + [g for g in gains if g])
+        return "\n".join([line + "; ".join(parts)] + [g for g in gains if g] + whole_faq_lines(rows, model))
     return (
         f"answer quality of {model}: not measured with the current RAG prompt yet "
         f"(python -m helpers.size.answers --model {model})"
@@ -335,8 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = args.model or [m.name for m in models.CAUSAL_LMS.values() if not m.optional]
     store = run(names, args.format, args.questions, args.threads, args.out, tuple(args.chunking), args.question_set)
-    table = summary(store.to_frame())
+    table = summary(comparable(store.to_frame()))
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(*whole_faq_lines(store.to_frame()), sep="\n")
     print(f"results: {store.path}")
     return 0
 
