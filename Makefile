@@ -143,6 +143,7 @@ reproduce: setup
 	$(PY) -m helpers.latency.decode_less
 	$(PY) -m helpers.latency.decode_less --weights int8 gguf --questions by-kind --prompts 13 --rounds 1
 	$(PY) -m helpers.size.answers --chunking questions characters
+	$(PY) -m helpers.size.answers --model qwen2.5-coder-0.5b-instruct --format int8 --questions 148
 	$(PY) -m helpers.size.answers --model qwen2.5-coder-0.5b-instruct --format int8 --chunking questions characters \
 	  --question-set held-out
 

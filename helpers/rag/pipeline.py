@@ -111,10 +111,12 @@ def format_context(docs: Sequence[Any]) -> str:
 
 
 #: Extractive on purpose: the model replies with the passages' own sentences, so an answer is grounded and checkable
-#: against its cited sources; on the FAQ questions it scored higher token F1 than a "Be brief." prompt.
+#: against its cited sources. On held-out FAQ questions it scored higher token F1 than a "Be brief." prompt, and
+#: asking for *all* the sentences, in order, higher than asking for "the sentences" (the model then often stopped
+#: after the first) or for "the whole passage".
 RAG_PROMPT = (
-    "Answer the question using only the context: reply with the sentences of the context that answer it.\n\n"
-    "Context:\n{context}\n\nQuestion: {question}\nAnswer:"
+    "Answer the question using only the context: reply with all the sentences of the context that answer it, "
+    "in order.\n\nContext:\n{context}\n\nQuestion: {question}\nAnswer:"
 )
 
 
