@@ -28,13 +28,10 @@ def split_documents(
     a chunk of its own, headed by its question, instead of wherever the 1000th character falls."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    if at_questions:
-        separators = [QUESTION_HEADING, "\n\n", "\n", " ", ""]
-        splitter = RecursiveCharacterTextSplitter(
-            chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=separators, is_separator_regex=True
-        )
-    else:
-        splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    separators = [QUESTION_HEADING] * at_questions + ["\n\n", "\n", " ", ""]  # after it, the splitter's defaults
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=separators, is_separator_regex=at_questions
+    )
     return splitter.split_documents(data.as_langchain_documents(list(docs)))
 
 

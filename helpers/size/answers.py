@@ -67,14 +67,8 @@ def check_chunking(chunking: str) -> None:
         raise ValueError(f"chunking={chunking!r} is unknown: allowed values are {', '.join(CHUNKINGS)}")
 
 
-def question_set_of(row: dict[str, Any]) -> str:
-    """The question set a row answered from (rows from before sets were named are scored ones)."""
-    return row.get("question_set") if isinstance(row.get("question_set"), str) else "scored"
-
-
-def chunking_of(row: dict[str, Any]) -> str:
-    """How a row's passages were cut (rows from before chunkings were named cut every ~1000 characters)."""
-    return row.get("chunking") if isinstance(row.get("chunking"), str) else "characters"
+#: What rows written before a field was recorded had: scored questions, pages cut every ~1000 characters.
+EARLIER_ROWS = {"question_set": "scored", "chunking": "characters"}
 
 
 def prompt_id(template: str = pipeline.RAG_PROMPT, max_new_tokens: int = MAX_NEW_TOKENS, k: int = TOP_K) -> str:
@@ -237,8 +231,8 @@ def answered(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty or "prompt_id" not in rows:
         return pd.DataFrame()
     ok = rows[(rows["status"] == "ok") & (rows["prompt_id"] == prompt_id())]
-    records = ok.to_dict("records")
-    return ok.assign(chunking=[chunking_of(r) for r in records], question_set=[question_set_of(r) for r in records])
+    named = {field: ok[field].fillna(value) if field in ok else value for field, value in EARLIER_ROWS.items()}
+    return ok.assign(**named)
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
