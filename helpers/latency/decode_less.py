@@ -37,6 +37,7 @@ from typing import Any
 
 from helpers import data, llm, models
 from helpers.core import genai_timing, runner, timing
+from helpers.core.checks import check_choice
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_path, set_threads
 from helpers.latency import runtimes
@@ -110,14 +111,11 @@ def decode_cases(
     """Every mode of every weights per round (round 2 in reverse order); bad names fail here, naming the allowed
     values."""
     models.get_causal_lm(model)
-    if context not in CONTEXTS:
-        raise ValueError(f"context={context!r} is unknown: allowed values are {', '.join(CONTEXTS)}")
-    if questions not in QUESTION_SETS:
-        raise ValueError(f"questions={questions!r} is unknown: allowed values are {', '.join(QUESTION_SETS)}")
+    check_choice("context", context, CONTEXTS)
+    check_choice("questions", questions, QUESTION_SETS)
     names = (weights,) if isinstance(weights, str) else tuple(weights)
     for name in names:
-        if name not in OV_PLANS and name != GGUF:
-            raise ValueError(f"weights={name!r} is unknown: allowed values are {', '.join([*OV_PLANS, GGUF])}")
+        check_choice("weights", name, [*OV_PLANS, GGUF])
     if rounds < 1:
         raise ValueError(f"rounds={rounds!r}: allowed values are integers >= 1")
     one_round = [(name, mode) for name in names for mode in modes(model, name)]
@@ -224,8 +222,10 @@ def run(
         return []
     prompts = rag_prompts(n_prompts, model=model, answer_in_context=context == "with-answer", question_ids=asked)
     ids = prompt_token_ids(llm.load_tokenizer(models.causal_lm_dir(model=model)), prompts)
-    print(f"decode less: {len(todo)} cases of {model} {weights} (context {context}, questions {questions}), "
-          f"{n_prompts - 1} answers each")
+    print(
+        f"decode less: {len(todo)} cases of {model} {weights} (context {context}, questions {questions}), "
+        f"{n_prompts - 1} answers each"
+    )
 
     def evaluate(case: DecodeCase) -> dict[str, Any]:
         row = timing.run_in_fresh_process(measure_case, case, prompts, ids)
@@ -247,8 +247,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", default="first", choices=QUESTION_SETS, help="which FAQ questions are asked")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    run(args.out, model=args.model, weights=tuple(args.weights), n_prompts=args.prompts, num_threads=args.threads,
-        rounds=args.rounds, context=args.context, questions=args.questions)
+    run(
+        args.out,
+        model=args.model,
+        weights=tuple(args.weights),
+        n_prompts=args.prompts,
+        num_threads=args.threads,
+        rounds=args.rounds,
+        context=args.context,
+        questions=args.questions,
+    )
     rows = ResultsStore(args.out or results_path("decode_less", num_threads=args.threads)).rows()
     print(*findings(decode_less_table(rows)), *peer_findings(versus_llama_cpp(rows)), sep="\n")
     print(*kind_findings(by_question_kind(rows)), sep="\n")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpers.core.checks import check_choice
+
 
 @dataclass(frozen=True)
 class Piece:
@@ -81,6 +83,7 @@ SMOLLM2_135M = CausalLM(
     notes="fast enough for teaching sweeps; too small to answer the FAQ well",
 )
 
+
 def _qwen_coder(
     size: str, parameters: str, pieces: tuple[Piece, ...], size_bytes: int, sha256: str, **extra: Any
 ) -> CausalLM:
@@ -134,7 +137,5 @@ def get_causal_lm(name: str | CausalLM = DEFAULT_CAUSAL_LM) -> CausalLM:
     """The registry entry of ``name`` (an entry is returned as is); ValueError naming the allowed names."""
     if isinstance(name, CausalLM):
         return name
-    try:
-        return CAUSAL_LMS[name]
-    except KeyError:
-        raise ValueError(f"model={name!r} is unknown: allowed values are {', '.join(CAUSAL_LMS)}") from None
+    check_choice("model", name, CAUSAL_LMS)
+    return CAUSAL_LMS[name]

@@ -9,6 +9,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from helpers.core.checks import check_choice
+
 BACKENDS = ("torch", "itrex", "openvino")
 
 
@@ -233,6 +235,5 @@ GRIDS["openvino"] = Grid(
 
 def get_grid(name: str) -> Grid:
     """A grid by name, with an error listing the names."""
-    if name not in GRIDS:
-        raise ValueError(f"grid={name!r} is unknown: allowed values are {', '.join(GRIDS)}")
+    check_choice("grid", name, GRIDS)
     return GRIDS[name]

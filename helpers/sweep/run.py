@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.core import runner, timing
+from helpers.core.checks import check_choice
 from helpers.core.results import ResultsStore
 from helpers.core.settings import results_path
 from helpers.sweep.evaluate import BUDGETS, EvalBudget, PointEvaluator, unsupported_reason
@@ -55,8 +56,7 @@ def run_grid(
     """Run (or resume) a named grid into a results file with a named budget; rows of another budget are measured
     again. ``reverse`` runs the points in the opposite order; ``redo_busy`` measures again the rows timed on a busy
     machine. Validates the names before any work; returns the rows written now. Used by the CLI and notebook 04."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget={budget!r} is unknown: allowed values are {', '.join(BUDGETS)}")
+    check_choice("budget", budget, BUDGETS)
     points = get_grid(grid).points()
     if reverse:  # a second, independent run in the opposite order: drift over the run hits the points differently
         points = points[::-1]

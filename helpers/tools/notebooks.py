@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.core.checks import check_choice
 from helpers.core.results import ResultsStore
 from helpers.core.settings import NOTEBOOKS_DIR, REPO_ROOT, enforce_offline, results_path
 from helpers.core.timing import profile_record
@@ -146,10 +147,9 @@ def available() -> list[NotebookSpec]:
 
 def get(name: str) -> NotebookSpec:
     """A catalogue entry by name, with a clear error listing the names."""
-    for spec in CATALOGUE:
-        if spec.name == name:
-            return spec
-    raise ValueError(f"notebook={name!r} is unknown: allowed values are {[s.name for s in CATALOGUE]}")
+    by_name = {spec.name: spec for spec in CATALOGUE}
+    check_choice("notebook", name, by_name)
+    return by_name[name]
 
 
 def execute(
