@@ -70,3 +70,16 @@ def test_rag_chain_answers_and_cites_sources():
     out = chain.invoke("How do I make a list?")
     assert out["answer"] == "Use a list."
     assert out["sources"] and all(s.endswith(".rst") for s in out["sources"])
+
+
+def test_rag_prompt_shows_the_worked_example_before_the_question():
+    messages = pipeline.rag_prompt().format_messages(context="[1] (faq/x.rst) Use a tuple.", question="Why tuples?")
+    assert [m.type for m in messages] == ["human", "ai", "human"]
+    assert (
+        pipeline.RAG_EXAMPLE["question"] in messages[0].content
+        and pipeline.RAG_EXAMPLE["context"] in messages[0].content
+    )
+    assert messages[1].content == pipeline.RAG_EXAMPLE["answer"]
+    assert "Use a tuple." in messages[2].content and messages[2].content.endswith("Question: Why tuples?\nAnswer:")
+    # the example's reply copies its passage's sentences, as the instruction asks
+    assert pipeline.RAG_EXAMPLE["answer"] in pipeline.RAG_EXAMPLE["context"]

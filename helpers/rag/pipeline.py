@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate, FewShotChatMessagePromptTemplate
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
 
 from helpers import data
 from helpers.core import metrics
@@ -115,25 +118,45 @@ RAG_PROMPT = (
     "Answer the question using only the context: reply with all the sentences of the context that answer it, "
     "in order.\n\nContext:\n{context}\n\nQuestion: {question}\nAnswer:"
 )
+#: One worked example the model sees before the question (:func:`rag_prompt`): a made-up passage, not from the
+#: corpus, answered by copying every sentence of it. On the held-out FAQ questions it lifted token F1 more than a
+#: system turn, the instruction after the question, a larger budget or fewer passages: the 0.5B otherwise tends to
+#: stop after one sentence.
+RAG_EXAMPLE = {
+    "context": (
+        "[1] (example/files.rst) How do I read a file line by line?\n\nOpen the file with open() and loop over the "
+        "file object: each iteration yields one line, newline included. The file is read lazily, so even a very "
+        "large file does not have to fit in memory. Use a with statement so that the file is closed when the loop "
+        "ends, even if an exception is raised.\n\n[2] (example/files.rst) How do I write a file?\n\nOpen it in mode "
+        '"w" and call write().'
+    ),
+    "question": "How do I read a file line by line?",
+    "answer": (
+        "Open the file with open() and loop over the file object: each iteration yields one line, newline included. "
+        "The file is read lazily, so even a very large file does not have to fit in memory. Use a with statement so "
+        "that the file is closed when the loop ends, even if an exception is raised."
+    ),
+}
 
 
-def rag_chain(retriever: Any, llm: Any, template: str = RAG_PROMPT):
-    """LCEL chain: {question} -> retrieve -> prompt -> llm -> {"answer", "sources"}.
+def rag_prompt() -> ChatPromptTemplate:
+    """The chat prompt of the RAG chain: :data:`RAG_EXAMPLE` as a human turn and the reply it wants, then
+    :data:`RAG_PROMPT` with ``{context}`` and ``{question}`` (notebook 01 writes the same recipe out)."""
+    turn = ChatPromptTemplate.from_messages([("human", RAG_PROMPT), ("ai", "{answer}")])
+    example = FewShotChatMessagePromptTemplate(examples=[RAG_EXAMPLE], example_prompt=turn)
+    return ChatPromptTemplate.from_messages([example, ("human", RAG_PROMPT)])
 
-    ``template`` needs ``{context}`` and ``{question}``; wrap :data:`RAG_PROMPT` in the model's chat template for
-    instruct models. The sources are the retrieved chunks' ``source`` files, so every answer cites its context.
-    """
-    from langchain_core.output_parsers import StrOutputParser
-    from langchain_core.prompts import PromptTemplate
-    from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
 
-    prompt = PromptTemplate.from_template(template)
+def rag_chain(retriever: Any, chat_model: Any, prompt: ChatPromptTemplate | None = None) -> Runnable:
+    """LCEL chain: {question} -> retrieve -> prompt (:func:`rag_prompt` unless given) -> chat model ->
+    {"answer", "sources"}. The sources are the retrieved chunks' ``source`` files, so every answer cites its
+    context."""
     retrieve = RunnableLambda(lambda question: retriever.invoke(question))
     gather = RunnableParallel(docs=retrieve, question=RunnablePassthrough())
     answer = (
         RunnableLambda(lambda x: {"context": format_context(x["docs"]), "question": x["question"]})
-        | prompt
-        | llm
+        | (prompt or rag_prompt())
+        | chat_model
         | StrOutputParser()
     )
     cite = RunnableLambda(lambda x: sorted({d.metadata.get("source", "?") for d in x["docs"]}))

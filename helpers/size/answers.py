@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -22,9 +23,11 @@ import pandas as pd
 
 from helpers import data, llm, models
 from helpers.core import metrics, runner, timing
+from helpers.core.checks import check_choice
 from helpers.core.intervals import bar_verdict, bootstrap_ci
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_files, results_path, set_threads
+from helpers.llm.genai_chat import chat_turns
 from helpers.quant.woq_config import WoqConfig
 from helpers.rag import embedders, pipeline
 
@@ -55,26 +58,16 @@ SCORED_FIRST = 24
 HELD_OUT_POOL = 60
 
 
-def check_format(fmt: str) -> None:
-    """Refuse a weight format this module does not build, naming the allowed ones."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format={fmt!r} is unknown: allowed values are {', '.join(FORMATS)}")
-
-
-def check_chunking(chunking: str) -> None:
-    """Refuse a way of cutting the pages this module does not know, naming the allowed ones."""
-    if chunking not in CHUNKINGS:
-        raise ValueError(f"chunking={chunking!r} is unknown: allowed values are {', '.join(CHUNKINGS)}")
-
-
 #: What rows written before a field was recorded had: scored questions, pages cut every ~1000 characters.
 EARLIER_ROWS = {"question_set": "scored", "chunking": "characters"}
 
 
-def prompt_id(template: str = pipeline.RAG_PROMPT, max_new_tokens: int = MAX_NEW_TOKENS, k: int = TOP_K) -> str:
-    """Digest of what shapes an answer besides the model: the RAG prompt, the answer budget and the passages handed
-    in. Rows carry it; rows of another prompt are answered again and never summarised with these."""
-    return hashlib.sha256(f"{template}\x00{max_new_tokens}\x00{k}".encode()).hexdigest()[:10]
+def prompt_id(max_new_tokens: int = MAX_NEW_TOKENS, k: int = TOP_K) -> str:
+    """Digest of what shapes an answer besides the model: the RAG prompt (its worked example included), the answer
+    budget and the passages handed in. Rows carry it; rows of another prompt are answered again and never summarised
+    with these."""
+    prompt = json.dumps(chat_turns(pipeline.rag_prompt().format_messages(context="{context}", question="{question}")))
+    return hashlib.sha256(f"{prompt}\x00{max_new_tokens}\x00{k}".encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -111,8 +104,7 @@ def question_set(name: str, n: int) -> list[data.QAPair]:
     """``n`` questions of a set of :data:`QUESTION_SETS`, in file order: held-out ones, or scored ones (the
     :data:`SCORED_FIRST` of :func:`questions` first, then the rest of the FAQ in a fixed random order, the held-out
     questions left out)."""
-    if name not in QUESTION_SETS:
-        raise ValueError(f"question_set={name!r} is unknown: allowed values are {', '.join(QUESTION_SETS)}")
+    check_choice("question_set", name, QUESTION_SETS)
     faq = data.load_faq()
     first = questions(SCORED_FIRST)
     held = [qa for qa in questions(HELD_OUT_POOL, seed=1) if qa not in first][:SCORED_FIRST]
@@ -130,7 +122,7 @@ def question_set(name: str, n: int) -> list[data.QAPair]:
 def faq_retriever(num_threads: int, k: int = TOP_K, chunking: str = CHUNKING) -> Any:
     """A FAISS retriever over the FAQ pages, cut as ``chunking`` says (:data:`CHUNKINGS`), embedded with fp32
     MiniLM."""
-    check_chunking(chunking)
+    check_choice("chunking", chunking, CHUNKINGS)
     docs = [doc for doc in data.load_docs() if doc.source.startswith(FAQ_PREFIX)]
     chunks = pipeline.split_documents(docs, at_questions=chunking == "questions")
     store, _ = pipeline.build_faiss(embedders.build_embedder("hf-fp32", num_threads), chunks)
@@ -140,7 +132,7 @@ def faq_retriever(num_threads: int, k: int = TOP_K, chunking: str = CHUNKING) ->
 def answering_llm(model: str, fmt: str, num_threads: int, max_new_tokens: int = MAX_NEW_TOKENS) -> tuple[Any, Any]:
     """``(LangChain LLM, tokenizer)`` of a model in a weight format: torch fp32, or its OpenVINO IR compressed by NNCF
     (exported and compressed once, cached)."""
-    check_format(fmt)
+    check_choice("format", fmt, FORMATS)
     model_dir = models.causal_lm_dir(model=model)
     tokenizer = llm.load_tokenizer(model_dir)
     if FORMATS[fmt] is None:
@@ -158,12 +150,12 @@ class AnswerEvaluator:
         self.retrievers: dict[str, Any] = {}  # one per chunking, built when first needed
         self.loaded: tuple[str, str] | None = None
         self.answer_llm: Any = None
-        self.template = ""
+        self.tokenizer: Any = None
+        self.prompt = pipeline.rag_prompt()
 
     def __call__(self, case: AnswerCase) -> dict[str, Any]:
         if self.loaded != (case.model, case.format):
-            self.answer_llm, tokenizer = answering_llm(case.model, case.format, self.num_threads)
-            self.template = llm.make_prompt(tokenizer, pipeline.RAG_PROMPT)  # the chat template around the RAG prompt
+            self.answer_llm, self.tokenizer = answering_llm(case.model, case.format, self.num_threads)
             self.loaded = (case.model, case.format)
         qa = self.faq[case.question_id]
         start = time.perf_counter()
@@ -171,7 +163,8 @@ class AnswerEvaluator:
             self.retrievers[case.chunking] = faq_retriever(self.num_threads, chunking=case.chunking)
         docs = self.retrievers[case.chunking].invoke(qa.question)
         context = pipeline.format_context(docs)
-        prompt = self.template.replace("{context}", context).replace("{question}", qa.question)
+        turns = chat_turns(self.prompt.format_messages(context=context, question=qa.question))
+        prompt = models.chat_prompt(self.tokenizer, turns)  # the model's chat template around the chain's prompt
         answer = str(self.answer_llm.invoke(prompt)).strip()
         return {
             "question": qa.question,
@@ -200,9 +193,9 @@ def run(
     format, the pages cut each way of ``chunkings``; rows appended as they finish."""
     specs = [models.get_causal_lm(name) for name in model_names]  # bad names fail here, before any model is built
     for fmt in formats:
-        check_format(fmt)
+        check_choice("format", fmt, FORMATS)
     for chunking in chunkings:
-        check_chunking(chunking)
+        check_choice("chunking", chunking, CHUNKINGS)
     enforce_offline()
     set_threads(num_threads)
     faq = question_set(asked, n_questions)
