@@ -73,6 +73,19 @@ def test_size_cases_name_their_model_and_the_gguf_quantization() -> None:
     assert all(c.model is None and c.model_name == "smollm2-135m-instruct" for c in rl.cases())
 
 
+def test_only_the_named_cases_run_and_an_unknown_name_is_refused() -> None:
+    only = ("genai-2026/int4-sym-g128-all@kvf16", "llama.cpp/gguf")
+    picked = rl.cases(rounds=2, model="qwen2.5-coder-1.5b-instruct", settings=True, only=only)
+    assert [(c.runtime, c.weights, c.round) for c in picked] == [
+        ("genai-2026", "int4-sym-g128-all@kvf16", 1),
+        ("llama.cpp", "q4_k_m", 1),
+        ("llama.cpp", "q4_k_m", 2),
+        ("genai-2026", "int4-sym-g128-all@kvf16", 2),
+    ]
+    with pytest.raises(ValueError, match="case='genai-2026/int4-sym-g128-all@kvf16' is unknown: allowed values are"):
+        rl.cases(model="qwen2.5-coder-1.5b-instruct", only=only[:1])  # a settings case, without settings
+
+
 def test_bad_model_and_bad_weights_are_refused_naming_the_allowed_values(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="model='gpt-2' is unknown: allowed values are smollm2"):
         rl.cases(model="gpt-2")

@@ -1,8 +1,10 @@
 import numpy as np
+from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
-from langchain_core.language_models import FakeListLLM
+from langchain_core.language_models import LLM, FakeListLLM
 
 from helpers import data
+from helpers.llm.genai import cut_at_stop
 from helpers.rag import pipeline
 
 
@@ -70,6 +72,26 @@ def test_rag_chain_answers_and_cites_sources():
     out = chain.invoke("How do I make a list?")
     assert out["answer"] == "Use a list."
     assert out["sources"] and all(s.endswith(".rst") for s in out["sources"])
+
+
+class CopiesOnLLM(LLM):
+    """Replies with a quoted sentence and then the next passage, cut at the stop sequences it is called with."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "copies-on"
+
+    def _call(self, prompt, stop=None, run_manager=None, **kwargs):
+        return cut_at_stop("Use a list.\n[2] (faq/other.rst) Something else.", stop or [])
+
+
+def test_rag_chain_stops_at_the_next_passage_marker():
+    chunks = pipeline.split_documents(data.load_docs(limit=3), chunk_size=400)
+    store, _ = pipeline.build_faiss(BagOfWords(), chunks)
+    chain = pipeline.rag_chain(store.as_retriever(search_kwargs={"k": 2}), CopiesOnLLM())
+    assert chain.invoke("How do I make a list?")["answer"] == "Use a list."
+    context = pipeline.format_context([Document(page_content="x", metadata={"source": "a.rst"})] * 3)
+    assert all(f"\n[{i}] (" in pipeline.RAG_STOP for i in (2, 3)) and context.count(pipeline.RAG_STOP[1]) == 1
 
 
 def test_rag_prompt_shows_the_worked_example_before_the_question():

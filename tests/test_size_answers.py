@@ -155,3 +155,23 @@ def test_more_scored_questions_are_summarised_apart_with_the_bar_verdict(fakes, 
     assert line.startswith("qwen2.5-coder-0.5b-instruct int8 (pages cut at questions) over all 30 scored questions")
     assert "(bar >= 0.45: " in line
     assert answers.whole_faq_lines(rows, "smollm2-135m-instruct") == []
+
+
+def test_the_answer_is_cut_at_the_next_passage_and_what_that_changed_is_paired(monkeypatch, tmp_path):
+    def answering_llm(model, fmt, num_threads, max_new_tokens=answers.MAX_NEW_TOKENS):
+        return FakeLLM("pickle or shelve\n[2] (faq/library.rst) Use a database."), FakeTokenizer()
+
+    monkeypatch.setattr(
+        answers, "faq_retriever", lambda num_threads, k=answers.TOP_K, chunking=answers.CHUNKING: FakeRetriever()
+    )
+    monkeypatch.setattr(answers, "answering_llm", answering_llm)
+    out = tmp_path / "rag_answers.jsonl"
+    rows = answers.run(["qwen2.5-coder-0.5b-instruct"], ["int8"], 3, out=out).to_frame()
+    assert (rows["answer"] == "pickle or shelve").all() and rows["stopped"].all()
+    assert (rows["f1"] != rows["f1_unstopped"]).any()  # the text past the stop was scored too
+    gain = answers.stop_gain(rows, "qwen2.5-coder-0.5b-instruct", "int8")
+    assert gain.startswith(
+        "stopping at the next passage's marker changed qwen2.5-coder-0.5b-instruct int8's token F1 by "
+    )
+    assert gain.endswith("over the same 3 scored questions (3 answers stopped there)")
+    assert answers.stop_gain(rows, "qwen2.5-coder-0.5b-instruct", "int8", "held-out") == ""

@@ -27,6 +27,7 @@ from typing import Any
 
 from helpers import data, llm, models
 from helpers.core import genai_timing, runner, timing
+from helpers.core.checks import check_choice
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_path, set_threads
 from helpers.latency import floor
@@ -97,23 +98,32 @@ OV_PLANS = {
 
 
 def cases(
-    threads: tuple[int, ...] = (2,), rounds: int = 2, model: str | None = None, settings: bool = False
+    threads: tuple[int, ...] = (2,),
+    rounds: int = 2,
+    model: str | None = None,
+    settings: bool = False,
+    only: tuple[str, ...] = (),
 ) -> list[LatencyCase]:
     """Every case per thread count: :data:`CASES` on the default model (``model=None``), or the size table's
     :data:`SIZE_CASES` on ``model`` (llama.cpp's ``gguf`` named by the file's quantization, e.g. ``q4_k_m``), plus
-    :data:`SETTINGS_CASES` with ``settings``; round 2 runs in the reverse order (drift hits both ends alike)."""
+    :data:`SETTINGS_CASES` with ``settings``; ``only`` keeps the cases named ``runtime/weights`` as the table names
+    them (e.g. ``llama.cpp/gguf``). Round 2 runs in the reverse order (drift hits both ends alike)."""
     spec = models.get_causal_lm(model or models.DEFAULT_CAUSAL_LM)  # a bad name fails here, naming the allowed ones
     table = CASES if model is None else SIZE_CASES
     if settings:
         if model is None:
             raise ValueError("settings=True needs a model: the settings cases belong to the size table")
         table = {r: SIZE_CASES.get(r, ()) + SETTINGS_CASES.get(r, ()) for r in SIZE_CASES}
+    names = [f"{r}/{w}" for r, ws in table.items() for w in ws]
+    for name in only:
+        check_choice("case", name, names)
     gguf_label = spec.quantization.lower()
     one = [
         LatencyCase(r, gguf_label if (r, w) == ("llama.cpp", "gguf") else w, t, model=model and spec.name)
         for t in threads
         for r, ws in table.items()
         for w in ws
+        if not only or f"{r}/{w}" in only
     ]
     out = list(one)
     for rnd in range(2, rounds + 1):
@@ -260,13 +270,15 @@ def run(
     prompt_tokens: int = PROMPT_TOKENS,
     model: str | None = None,
     settings: bool = False,
+    only: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """Run (or resume) the runtime comparison (``model=None``) into the profile's ``rag_latency`` results, or the
-    size-table cases of ``model`` into its ``size_latency`` results; returns the rows written now. The memory
-    bandwidth is measured before and after, in the same sitting (:mod:`helpers.latency.floor`)."""
+    size-table cases of ``model`` into its ``size_latency`` results (``only``: those cases, :func:`cases`); returns
+    the rows written now. The memory bandwidth is measured before and after, in the same sitting
+    (:mod:`helpers.latency.floor`)."""
     if warmup < 0 or iterations < 1:
         raise ValueError(f"warmup={warmup!r}, iterations={iterations!r}: allowed are warmup >= 0, iterations >= 1")
-    todo = cases(threads, rounds, model, settings)  # a bad model name fails here, before anything is built
+    todo = cases(threads, rounds, model, settings, only)  # bad names fail here, before anything is built
     kind = "rag_latency" if model is None else "size_latency"
     out = Path(out) if out is not None else results_path(kind, num_threads=max(threads))
     store = ResultsStore(out)
@@ -293,10 +305,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the size table's cases on this model (-> size_latency.jsonl)")
     parser.add_argument("--settings", action="store_true",
                         help="with --model: also the GenAI settings cases (dynamic quantization, KV cache, bf16)")
+    parser.add_argument("--cases", nargs="+", default=[], metavar="RUNTIME/WEIGHTS",
+                        help="only these cases, e.g. genai-2026/int4-sym-g128-all@kvf16 llama.cpp/gguf")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     run(args.out, threads=tuple(args.threads), rounds=args.rounds, iterations=args.iterations,
-        prompt_tokens=args.prompt_tokens, model=args.model, settings=args.settings)
+        prompt_tokens=args.prompt_tokens, model=args.model, settings=args.settings, only=tuple(args.cases))
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 

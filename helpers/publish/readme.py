@@ -225,11 +225,14 @@ def answer_quality(path: Path) -> str:
     shown = table.round(3)
     how = (
         f"FAQ questions through retrieval over the FAQ pages (top {answers.TOP_K} chunks) and the model, greedy, up "
-        f"to {answers.MAX_NEW_TOKENS} new tokens; chunking: the pages cut first at their question headings "
+        f"to {answers.MAX_NEW_TOKENS} new tokens, stopped at the next passage's marker; chunking: the pages cut "
+        "first at their question headings "
         f"(`questions`, the chain's) or every ~1000 characters (`characters`) — `{repo_relative(path)}`"
     )
     gains = [
-        answers.chunking_gain(rows, r.model, r.format) for r in table.drop_duplicates(["model", "format"]).itertuples()
+        gain(rows, r.model, r.format)
+        for gain in (answers.chunking_gain, answers.stop_gain)
+        for r in table.drop_duplicates(["model", "format"]).itertuples()
     ]
     notes = [g for g in gains if g] + answers.whole_faq_lines(rows)
     return "\n".join([how, "", shown.to_markdown(index=False), ""] + [f"- {line}" for line in notes])

@@ -27,6 +27,7 @@ from helpers.core.checks import check_choice
 from helpers.core.intervals import bar_verdict, bootstrap_ci
 from helpers.core.results import ResultsStore
 from helpers.core.settings import enforce_offline, results_files, results_path, set_threads
+from helpers.llm.genai import cut_at_stop
 from helpers.llm.genai_chat import chat_turns
 from helpers.quant.woq_config import WoqConfig
 from helpers.rag import embedders, pipeline
@@ -63,11 +64,12 @@ EARLIER_ROWS = {"question_set": "scored", "chunking": "characters"}
 
 
 def prompt_id(max_new_tokens: int = MAX_NEW_TOKENS, k: int = TOP_K) -> str:
-    """Digest of what shapes an answer besides the model: the RAG prompt (its worked example included), the answer
-    budget and the passages handed in. Rows carry it; rows of another prompt are answered again and never summarised
-    with these."""
+    """Digest of what shapes an answer besides the model: the RAG prompt (its worked example included), where the
+    chain stops (:data:`helpers.rag.pipeline.RAG_STOP`), the answer budget and the passages handed in. Rows carry it;
+    rows of another prompt are answered again and never summarised with these."""
     prompt = json.dumps(chat_turns(pipeline.rag_prompt().format_messages(context="{context}", question="{question}")))
-    return hashlib.sha256(f"{prompt}\x00{max_new_tokens}\x00{k}".encode()).hexdigest()[:10]
+    stops = json.dumps(pipeline.RAG_STOP)
+    return hashlib.sha256(f"{prompt}\x00{stops}\x00{max_new_tokens}\x00{k}".encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -165,11 +167,16 @@ class AnswerEvaluator:
         context = pipeline.format_context(docs)
         turns = chat_turns(self.prompt.format_messages(context=context, question=qa.question))
         prompt = models.chat_prompt(self.tokenizer, turns)  # the model's chat template around the chain's prompt
-        answer = str(self.answer_llm.invoke(prompt)).strip()
+        # the pipeline has no stop sequences: it runs to the budget and the chain's stop is applied to its text, which
+        # under greedy decoding is the answer a stopping model gives; the text past it is kept to score what it cost
+        generated = str(self.answer_llm.invoke(prompt)).strip()
+        answer = cut_at_stop(generated, pipeline.RAG_STOP).strip()
         return {
             "question": qa.question,
             "answer": answer,
             "f1": metrics.token_f1(answer, qa.answer),
+            "f1_unstopped": metrics.token_f1(generated, qa.answer),
+            "stopped": answer != generated,
             "support": metrics.token_support(answer, context),
             "retrieved_own_page": qa.source in {d.metadata.get("source") for d in docs},
             "chunking": case.chunking,
@@ -280,6 +287,25 @@ def chunking_gain(rows: pd.DataFrame, model: str, fmt: str, asked: str = "scored
     )
 
 
+def stop_gain(rows: pd.DataFrame, model: str, fmt: str, asked: str = "scored") -> str:
+    """What stopping at the next passage's marker (:data:`helpers.rag.pipeline.RAG_STOP`) changed for ``model`` in
+    ``fmt`` on the question set ``asked``, pages cut as the chain cuts them: the mean per-question F1 difference
+    against reading the model to its budget, with its 95 % bootstrap interval; empty when not measured."""
+    ok = answered(rows)
+    if ok.empty or "f1_unstopped" not in ok:
+        return ""
+    mine = ok[(ok["model"] == model) & (ok["format"] == fmt) & (ok["question_set"] == asked)]
+    mine = mine[mine["chunking"] == CHUNKING]
+    if mine.empty:
+        return ""
+    gain = bootstrap_ci((mine["f1"] - mine["f1_unstopped"]).to_numpy(float), np.mean)
+    return (
+        f"stopping at the next passage's marker changed {model} {fmt}'s token F1 by {gain.value:+.3f} "
+        f"[{gain.lo:+.3f}, {gain.hi:+.3f}] over the same {len(mine)} {asked} questions ({int(mine['stopped'].sum())} "
+        "answers stopped there)"
+    )
+
+
 def comparable(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows of the questions every model and format answers: the first :data:`SCORED_FIRST` scored and the
     held-out ones (rows of more scored questions are summarised by :func:`whole_faq_lines`)."""
@@ -307,9 +333,9 @@ def whole_faq_lines(rows: pd.DataFrame, model: str | None = None) -> list[str]:
 
 def quality_line(model: str, profile: str) -> str:
     """One sentence: mean token F1 with its interval per model and weight format (what size buys), pages cut as the
-    chain cuts them (:data:`CHUNKING`), and what that cut bought the best format; from ``profile``'s committed
-    ``rag_answers.jsonl``, else from the first committed profile that answered with ``model`` (answer quality is the
-    model's, not the CPU's: greedy decoding differs across CPUs only by rounding), named."""
+    chain cuts them (:data:`CHUNKING`), and what that cut and the stop bought each format measured both ways; from
+    ``profile``'s committed ``rag_answers.jsonl``, else from the first committed profile that answered with ``model``
+    (answer quality is the model's, not the CPU's: greedy decoding differs across CPUs only by rounding), named."""
     files = results_files("rag_answers")
     ordered = [profile] * (profile in files) + [p for p in files if p != profile]
     for name in ordered:
@@ -326,8 +352,13 @@ def quality_line(model: str, profile: str) -> str:
         ]
         n = int(table["questions"].max())
         line = f"answer quality, mean token F1 vs the FAQ answer over the same {n} questions (measured on {name}): "
-        best = ranked[ranked["model"] == model].iloc[0]["format"]
-        gains = [chunking_gain(rows, model, best, asked) for asked in reversed(QUESTION_SETS)]  # chosen, then scored
+        formats = list(ranked[ranked["model"] == model]["format"])  # best first
+        gains = [
+            gain(rows, model, fmt, asked)
+            for gain in (chunking_gain, stop_gain)
+            for fmt in formats
+            for asked in reversed(QUESTION_SETS)  # where it was chosen, then scored
+        ]
         return "\n".join([line + "; ".join(parts)] + [g for g in gains if g] + whole_faq_lines(rows, model))
     return (
         f"answer quality of {model}: not measured with the current RAG prompt yet "
