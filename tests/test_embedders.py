@@ -121,6 +121,19 @@ def test_bad_thread_count_is_rejected():
         build_embedder("hf-fp32", 0)
 
 
+def test_itrex_refuses_an_avx512_fp16_cpu_without_amx(monkeypatch):
+    if embedders.missing_packages("itrex-bge-engine"):
+        pytest.skip("ITREX not installed")
+    flags = "avx2 avx512f avx512bw avx512_vnni avx512_bf16 avx512_fp16"  # a Xeon whose AMX the hypervisor hides
+    xeon = CpuInfo.from_cpuinfo_text(f"processor\t: 0\nflags\t\t: {flags}\n", mem_bytes=2**33)
+    monkeypatch.setattr(embedders.registry, "_cpu", lambda: xeon)
+    with pytest.raises(EmbedderUnavailable, match="avx512_core_fp16"):
+        build_embedder("itrex-bge-engine", 2)
+    with_amx = CpuInfo.from_cpuinfo_text(f"processor\t: 0\nflags\t\t: {flags} amx_bf16 amx_tile\n", mem_bytes=2**33)
+    monkeypatch.setattr(embedders.registry, "_cpu", lambda: with_amx)
+    assert "avx512_core_fp16" not in (embedders.unavailable_reason("itrex-bge-engine") or "")
+
+
 def test_itrex_refuses_cpu_without_avx512(monkeypatch):
     if embedders.missing_packages("itrex-bge-engine"):
         pytest.skip("ITREX packages not installed")

@@ -81,6 +81,9 @@ class CpuInfo:
     amx_bf16: bool = False
     amx_int8: bool = False
     amx_tile: bool = False
+    #: Not an ISA class flag (rows do not record it): oneDNN names an AVX512-FP16 CPU without AMX ``avx512_core_fp16``,
+    #: an ISA the ITREX neural engine refuses (helpers.rag.embedders.registry).
+    avx512_fp16: bool = False
 
     @classmethod
     def from_cpuinfo_text(cls, text: str, mem_bytes: int | None = None) -> CpuInfo:
@@ -100,6 +103,7 @@ class CpuInfo:
             logical_cores=max(logical, physical),
             memory_gib=round(mem_bytes / _GIB, 1),
             **{name: name in flags for name in ISA_FLAGS},
+            avx512_fp16="avx512_fp16" in flags,
         )
 
     @classmethod

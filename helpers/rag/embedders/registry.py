@@ -273,6 +273,11 @@ def unavailable_reason(name: str, probe: bool = False) -> str | None:
     if name == "itrex-bge-engine":
         if not _cpu().avx512f:
             return "CPU has no avx512f; the ITREX neural engine dies with SIGILL (Illegal instruction) without it"
+        if _cpu().avx512_fp16 and not _cpu().has_amx:
+            return (
+                "CPU has avx512_fp16 without AMX: oneDNN names its ISA avx512_core_fp16, which the ITREX neural engine "
+                "does not accept (it aborts: 'Only support device with Intel AVX-512!')"
+            )
         if probe:
             return _probe_itrex_engine()
     if name == "ov-bf16" and not _cpu().has_bf16:
