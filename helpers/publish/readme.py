@@ -229,12 +229,8 @@ def answer_quality(path: Path) -> str:
         "first at their question headings "
         f"(`questions`, the chain's) or every ~1000 characters (`characters`) — `{repo_relative(path)}`"
     )
-    gains = [
-        gain(rows, r.model, r.format)
-        for gain in (answers.chunking_gain, answers.stop_gain)
-        for r in table.drop_duplicates(["model", "format"]).itertuples()
-    ]
-    notes = [g for g in gains if g] + answers.whole_faq_lines(rows)
+    pairs = [(r.model, r.format) for r in table.drop_duplicates(["model", "format"]).itertuples()]
+    notes = answers.gain_lines(rows, pairs) + answers.whole_faq_lines(rows)
     return "\n".join([how, "", shown.to_markdown(index=False), ""] + [f"- {line}" for line in notes])
 
 

@@ -306,6 +306,20 @@ def stop_gain(rows: pd.DataFrame, model: str, fmt: str, asked: str = "scored") -
     )
 
 
+def gain_lines(
+    rows: pd.DataFrame, pairs: list[tuple[str, str]], question_sets: tuple[str, ...] = ("scored",)
+) -> list[str]:
+    """What the cut (:func:`chunking_gain`) and the stop (:func:`stop_gain`) changed, per (model, format) of
+    ``pairs`` and question set, in that order; only the ones measured."""
+    lines = [
+        gain(rows, model, fmt, asked)
+        for gain in (chunking_gain, stop_gain)
+        for model, fmt in pairs
+        for asked in question_sets
+    ]
+    return [line for line in lines if line]
+
+
 def comparable(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows of the questions every model and format answers: the first :data:`SCORED_FIRST` scored and the
     held-out ones (rows of more scored questions are summarised by :func:`whole_faq_lines`)."""
@@ -353,13 +367,8 @@ def quality_line(model: str, profile: str) -> str:
         n = int(table["questions"].max())
         line = f"answer quality, mean token F1 vs the FAQ answer over the same {n} questions (measured on {name}): "
         formats = list(ranked[ranked["model"] == model]["format"])  # best first
-        gains = [
-            gain(rows, model, fmt, asked)
-            for gain in (chunking_gain, stop_gain)
-            for fmt in formats
-            for asked in reversed(QUESTION_SETS)  # where it was chosen, then scored
-        ]
-        return "\n".join([line + "; ".join(parts)] + [g for g in gains if g] + whole_faq_lines(rows, model))
+        gains = gain_lines(rows, [(model, fmt) for fmt in formats], tuple(reversed(QUESTION_SETS)))  # chosen, scored
+        return "\n".join([line + "; ".join(parts)] + gains + whole_faq_lines(rows, model))
     return (
         f"answer quality of {model}: not measured with the current RAG prompt yet "
         f"(python -m helpers.size.answers --model {model})"
