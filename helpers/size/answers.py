@@ -58,7 +58,6 @@ QUESTION_SETS = ("scored", "held-out")
 SCORED_FIRST = 24
 HELD_OUT_POOL = 60
 
-
 #: What rows written before a field was recorded had: scored questions, pages cut every ~1000 characters.
 EARLIER_ROWS = {"question_set": "scored", "chunking": "characters"}
 
@@ -266,6 +265,16 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _rows_of(ok: pd.DataFrame, model: str, fmt: str, asked: str) -> pd.DataFrame:
+    return ok[(ok["model"] == model) & (ok["format"] == fmt) & (ok["question_set"] == asked)]
+
+
+def _paired_change(differences: pd.Series) -> str:
+    """The mean of per-question F1 differences with its 95 % bootstrap interval, and over how many questions."""
+    gain = bootstrap_ci(differences.to_numpy(float), np.mean)
+    return f"{gain.value:+.3f} [{gain.lo:+.3f}, {gain.hi:+.3f}] over the same {len(differences)}"
+
+
 def chunking_gain(rows: pd.DataFrame, model: str, fmt: str, asked: str = "scored") -> str:
     """What cutting the pages at question headings changed for ``model`` in ``fmt`` on the question set ``asked``:
     the mean per-question F1 difference against cutting every ~1000 characters, with its 95 % bootstrap interval,
@@ -273,17 +282,13 @@ def chunking_gain(rows: pd.DataFrame, model: str, fmt: str, asked: str = "scored
     ok = answered(rows)
     if ok.empty:
         return ""
-    mine = ok[(ok["model"] == model) & (ok["format"] == fmt) & (ok["question_set"] == asked)].pivot_table(
-        index="question_id", columns="chunking", values="f1"
-    )
+    mine = _rows_of(ok, model, fmt, asked).pivot_table(index="question_id", columns="chunking", values="f1")
     if not set(CHUNKINGS) <= set(mine.columns):
         return ""
     both = mine.dropna(subset=list(CHUNKINGS))
-    gain = bootstrap_ci((both["questions"] - both["characters"]).to_numpy(float), np.mean)
     return (
         f"cutting the FAQ pages at their question headings instead of every ~1000 characters changed {model} "
-        f"{fmt}'s token F1 by {gain.value:+.3f} [{gain.lo:+.3f}, {gain.hi:+.3f}] over the same {len(both)} {asked} "
-        "questions"
+        f"{fmt}'s token F1 by {_paired_change(both['questions'] - both['characters'])} {asked} questions"
     )
 
 
@@ -294,14 +299,12 @@ def stop_gain(rows: pd.DataFrame, model: str, fmt: str, asked: str = "scored") -
     ok = answered(rows)
     if ok.empty or "f1_unstopped" not in ok:
         return ""
-    mine = ok[(ok["model"] == model) & (ok["format"] == fmt) & (ok["question_set"] == asked)]
-    mine = mine[mine["chunking"] == CHUNKING]
+    mine = _rows_of(ok, model, fmt, asked).loc[lambda rows: rows["chunking"] == CHUNKING]
     if mine.empty:
         return ""
-    gain = bootstrap_ci((mine["f1"] - mine["f1_unstopped"]).to_numpy(float), np.mean)
     return (
-        f"stopping at the next passage's marker changed {model} {fmt}'s token F1 by {gain.value:+.3f} "
-        f"[{gain.lo:+.3f}, {gain.hi:+.3f}] over the same {len(mine)} {asked} questions ({int(mine['stopped'].sum())} "
+        f"stopping at the next passage's marker changed {model} {fmt}'s token F1 by "
+        f"{_paired_change(mine['f1'] - mine['f1_unstopped'])} {asked} questions ({int(mine['stopped'].sum())} "
         "answers stopped there)"
     )
 
