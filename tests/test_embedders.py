@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import re
 
 import numpy as np
 import pytest
@@ -132,6 +133,44 @@ def test_itrex_refuses_an_avx512_fp16_cpu_without_amx(monkeypatch):
     with_amx = CpuInfo.from_cpuinfo_text(f"processor\t: 0\nflags\t\t: {flags} amx_bf16 amx_tile\n", mem_bytes=2**33)
     monkeypatch.setattr(embedders.registry, "_cpu", lambda: with_amx)
     assert "avx512_core_fp16" not in (embedders.unavailable_reason("itrex-bge-engine") or "")
+    granite_rapids = CpuInfo.from_cpuinfo_text(
+        f"processor\t: 0\nflags\t\t: {flags} amx_bf16 amx_int8 amx_tile amx_fp16\n", mem_bytes=2**33
+    )
+    monkeypatch.setattr(embedders.registry, "_cpu", lambda: granite_rapids)
+    assert "avx512_core_amx_fp16" in (embedders.unavailable_reason("itrex-bge-engine") or "")
+
+
+@pytest.mark.parametrize(
+    ("isa", "refused_as"),
+    [
+        (0x27, None),
+        (0x67, None),
+        (0xE7, None),
+        (0xFEF, None),
+        (0x7, "avx2"),
+        (0x1EF, "avx512_core_fp16"),
+        (0x1FEF, "avx512_core_amx_fp16"),
+        (0x12345, "does not know"),
+    ],
+)
+def test_itrex_engine_isa_check_matches_the_engines_own_list(isa, refused_as):
+    problem = embedders.registry.itrex_engine_isa_problem(isa)
+    if refused_as is None:
+        assert problem is None
+    else:
+        assert refused_as in problem and "avx512_core_bf16" in problem
+
+
+def test_itrex_probe_confirms_the_cpu_flag_rule_here():
+    """Where a flag rule refuses the engine on this CPU for its oneDNN ISA, the child-process probe (which asks the
+    engine's own oneDNN) names the same ISA."""
+    if embedders.missing_packages("itrex-bge-engine"):
+        pytest.skip("ITREX not installed")
+    by_flags = embedders.unavailable_reason("itrex-bge-engine") or ""
+    named = re.search(r"avx512_core_\w+", by_flags)
+    if not named:
+        pytest.skip("no flag rule refuses the engine's ISA on this CPU")
+    assert named.group(0) in (embedders.registry._probe_itrex_engine() or "")
 
 
 def test_itrex_refuses_cpu_without_avx512(monkeypatch):

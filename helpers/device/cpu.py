@@ -81,9 +81,11 @@ class CpuInfo:
     amx_bf16: bool = False
     amx_int8: bool = False
     amx_tile: bool = False
-    #: Not an ISA class flag (rows do not record it): oneDNN names an AVX512-FP16 CPU without AMX ``avx512_core_fp16``,
-    #: an ISA the ITREX neural engine refuses (helpers.rag.embedders.registry).
+    #: Not ISA class flags (rows do not record them): oneDNN names an AVX512-FP16 CPU without AMX ``avx512_core_fp16``
+    #: and one with AMX-FP16 ``avx512_core_amx_fp16``, ISAs the ITREX neural engine refuses
+    #: (helpers.rag.embedders.registry).
     avx512_fp16: bool = False
+    amx_fp16: bool = False
 
     @classmethod
     def from_cpuinfo_text(cls, text: str, mem_bytes: int | None = None) -> CpuInfo:
@@ -104,6 +106,7 @@ class CpuInfo:
             memory_gib=round(mem_bytes / _GIB, 1),
             **{name: name in flags for name in ISA_FLAGS},
             avx512_fp16="avx512_fp16" in flags,
+            amx_fp16="amx_fp16" in flags,
         )
 
     @classmethod

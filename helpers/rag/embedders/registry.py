@@ -235,24 +235,57 @@ def check_packages(name: str) -> None:
 
 
 def _cpu() -> Any:
-
     return CpuInfo.from_host()
 
 
+#: The oneDNN ISAs the ITREX engine accepts (``executor/include/isa.hpp``: any other value aborts the process with
+#: "Only support device with Intel AVX-512!"), as ``dnnl_cpu_isa_t`` values of the oneDNN it bundles (3.2's
+#: ``dnnl_types.h``).
+ITREX_ENGINE_ISAS = {0x27: "avx512_core", 0x67: "avx512_core_vnni", 0xE7: "avx512_core_bf16", 0xFEF: "avx512_core_amx"}
+#: Names of the other oneDNN 3.x ISA values, for the message.
+ONEDNN_OTHER_ISAS = {
+    0x1: "sse41",
+    0x3: "avx",
+    0x7: "avx2",
+    0xF: "avx2_vnni",
+    0x1F: "avx2_vnni_2",
+    0x1EF: "avx512_core_fp16",
+    0x1FEF: "avx512_core_amx_fp16",
+}
+#: Child-process probe: import the engine (it may die with SIGILL), then print the ISA its bundled oneDNN detects.
+_ITREX_PROBE = """
+import ctypes, os
+import intel_extension_for_transformers as itrex
+import intel_extension_for_transformers.neural_engine_py
+onednn = ctypes.CDLL(os.path.join(os.path.dirname(itrex.__file__), "libdnnl.so.3"))
+print(onednn.dnnl_get_effective_cpu_isa())
+"""
+
+
+def itrex_engine_isa_problem(isa: int) -> str | None:
+    """Why the ITREX engine would abort on a CPU whose bundled oneDNN detects ``isa``, or None if it accepts it."""
+    if isa in ITREX_ENGINE_ISAS:
+        return None
+    name = ONEDNN_OTHER_ISAS.get(isa, "an ISA the engine does not know")
+    return (
+        f"ITREX's oneDNN detects this CPU's ISA as {name} ({isa:#x}); the neural engine accepts only "
+        f"{', '.join(ITREX_ENGINE_ISAS.values())} and aborts otherwise ('Only support device with Intel AVX-512!')"
+    )
+
+
 def _probe_itrex_engine() -> str | None:
-    """Import the ITREX engine in a child process (it may die with SIGILL); None if it loads, else why not."""
+    """Import the ITREX engine in a child process and run its ISA check there; None if it would run, else why not."""
     return _probe_itrex_engine_cached(sys.executable)
 
 
 @lru_cache(maxsize=2)
 def _probe_itrex_engine_cached(python: str) -> str | None:
-    code = "import intel_extension_for_transformers.neural_engine_py"
     try:
-        result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=600)
+        result = subprocess.run([python, "-c", _ITREX_PROBE], capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
         return "importing intel_extension_for_transformers.neural_engine_py timed out in a child process"
     if result.returncode == 0:
-        return None
+        return itrex_engine_isa_problem(int(result.stdout.split()[-1]))
     if result.returncode < 0:
         how = f"killed by {signal.Signals(-result.returncode).name}"
     else:
@@ -264,23 +297,30 @@ def _probe_itrex_engine_cached(python: str) -> str | None:
 def unavailable_reason(name: str, probe: bool = False) -> str | None:
     """Why ``name`` cannot be built here (missing packages, CPU features), or None.
 
-    ``probe=True`` also imports the ITREX engine in a child process (a few seconds), the definitive check.
+    ``probe=True`` also imports the ITREX engine in a child process and asks its oneDNN which ISA it detects (a few
+    seconds), the definitive check; the CPU-flag rules before it explain the known cases on recorded cpuinfo.
     """
     spec = get_spec(name)
     missing = missing_packages(name)
     if missing:
         return f"missing packages: {', '.join(missing)}"
+    cpu = _cpu()
     if name == "itrex-bge-engine":
-        if not _cpu().avx512f:
+        if not cpu.avx512f:
             return "CPU has no avx512f; the ITREX neural engine dies with SIGILL (Illegal instruction) without it"
-        if _cpu().avx512_fp16 and not _cpu().has_amx:
+        if cpu.avx512_fp16 and not cpu.has_amx:
             return (
                 "CPU has avx512_fp16 without AMX: oneDNN names its ISA avx512_core_fp16, which the ITREX neural engine "
                 "does not accept (it aborts: 'Only support device with Intel AVX-512!')"
             )
+        if cpu.amx_fp16:
+            return (
+                "CPU has amx_fp16: oneDNN names its ISA avx512_core_amx_fp16, which the ITREX neural engine does not "
+                "accept (it aborts: 'Only support device with Intel AVX-512!')"
+            )
         if probe:
             return _probe_itrex_engine()
-    if name == "ov-bf16" and not _cpu().has_bf16:
+    if name == "ov-bf16" and not cpu.has_bf16:
         return f"CPU lacks {spec.cpu_requirement}; OpenVINO would silently compute in fp32"
     return None
 
