@@ -88,3 +88,17 @@ def test_size_table_floor_share_and_peer_ratio() -> None:
 def test_size_verdicts_on_no_rows_say_how_to_measure() -> None:
     assert "python -m helpers.latency --model" in sizes.size_verdicts(pd.DataFrame())[0]
     assert sizes.parameters("qwen2.5-coder-1.5b-instruct") == 1.5e9
+
+
+def test_settings_effects_compare_each_setting_with_the_same_ir_without_it() -> None:
+    base = _rows().iloc[1].to_dict()
+    rows = [base]
+    for setting, tpot in (("kvf16", [0.040, 0.041, 0.039, 0.040]), ("dq0", [0.070, 0.071, 0.069, 0.070]),
+                          ("bf16", [0.049, 0.052, 0.048, 0.051])):
+        rows.append({**base, "key": f"k/{setting}", "weights": f"int4-sym-g64@{setting}", "tpot_s_samples": tpot})
+    rows.append({**base, "key": "k/orphan", "weights": "int4-sym-g128-all@kvf16"})  # its base was not measured
+    lines = sizes.settings_effects(pd.DataFrame(rows))
+    assert len(lines) == 3
+    assert "int4-sym-g64@kvf16 decodes 1.25x" in lines[0] and lines[0].endswith(": faster")
+    assert "@bf16" in lines[1] and lines[1].endswith("tie within noise")
+    assert "@dq0" in lines[2] and lines[2].endswith(": slower")

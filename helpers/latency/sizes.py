@@ -2,7 +2,8 @@
 RAG-shaped prompts, :data:`helpers.latency.cases.SIZE_CASES`) beside each case's memory floor
 (:mod:`helpers.latency.floor`), the share of that floor each runtime reaches, and its decode speed against llama.cpp on
 the same GGUF from the same results file (the size cases of one model run in one sitting; ``--settings`` cases run
-later, so their ratio crosses sittings); plus the two bars of the largest model measured."""
+later unless named with the others in ``--cases``, so their ratio may cross sittings); plus the two bars of the
+largest model measured and what each GenAI setting did to decode (:func:`settings_effects`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from helpers import models
-from helpers.core.intervals import bar_verdict, ratio_ci
+from helpers.core.intervals import Interval, bar_verdict, ratio_ci
 from helpers.core.results import ResultsStore
 from helpers.latency import analysis
 from helpers.latency.plots import runtime_color
@@ -63,10 +64,20 @@ def _settings(rows: pd.DataFrame, runtime: str) -> str:
     return "; ".join(found) if found else "not read back (rows measured before settings were recorded)"
 
 
+def _share_of_floor(step_mb: float, triad_gb_s: list[float], tpot_s: list[float]) -> Interval:
+    """floor / TPOT: median(bytes / triad samples) over median(TPOT samples), both sides resampled; NaN without a
+    triad or the bytes."""
+    if not triad_gb_s or not math.isfinite(step_mb) or not tpot_s:
+        return Interval(math.nan, math.nan, math.nan)
+    floor_samples = [step_mb / gb_s for gb_s in triad_gb_s]  # MB / (GB/s) = ms
+    return ratio_ci(floor_samples, [t * 1e3 for t in tpot_s])
+
+
 def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFrame:
     """One row per model and case: TPOT (ms/token) and TTFT (s) medians with intervals, the bytes a decode step
     reads (MB), the floor (ms/token = bytes / the median triad of the model's sitting), the share of the floor
-    reached (floor / TPOT; its interval from TPOT's), and decode speed vs llama.cpp on the same GGUF (llama.cpp
+    reached (floor / TPOT; its bootstrap interval resamples both the triad samples and the TPOT samples, since the
+    bandwidth moves between and within sittings too), and decode speed vs llama.cpp on the same GGUF (llama.cpp
     TPOT / this TPOT, bootstrap interval; > 1 is faster)."""
     ok = rows[rows["status"] == "ok"] if "status" in rows else rows
     out: list[dict[str, Any]] = []
@@ -83,14 +94,14 @@ def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFram
             step_mb = _decode_bytes(sel) / 1e6
             floor_ms = step_mb / bw if bw == bw else math.nan  # MB / (GB/s) = ms
             vs = ratio_ci(peer_tpot, case["tpot_s_samples"]) if len(peer_tpot) > 1 else None
+            share = _share_of_floor(step_mb, gb_s, case["tpot_s_samples"])
             out.append({
                 "model": model, "parameters": parameters(str(model)), "runtime": case["runtime"],
                 "weights": case["weights"], "n_runs": case["n_runs"],
                 "tpot_ms": tpot.value * 1e3, "tpot_ms_lo": tpot.lo * 1e3, "tpot_ms_hi": tpot.hi * 1e3,
                 "ttft_s": ttft.value, "ttft_s_lo": ttft.lo, "ttft_s_hi": ttft.hi,
                 "step_mb": step_mb, "triad_gb_s": bw, "floor_ms": floor_ms,
-                "share_of_floor": floor_ms / (tpot.value * 1e3),
-                "share_lo": floor_ms / (tpot.hi * 1e3), "share_hi": floor_ms / (tpot.lo * 1e3),
+                "share_of_floor": share.value, "share_lo": share.lo, "share_hi": share.hi,
                 "vs_llama": vs.value if vs else math.nan,
                 "vs_llama_lo": vs.lo if vs else math.nan, "vs_llama_hi": vs.hi if vs else math.nan,
                 "settings": _settings(sel, str(case["runtime"])),
@@ -134,6 +145,35 @@ def size_verdicts(table: pd.DataFrame) -> list[str]:
             f"({best['floor_ms']:.1f} ms/token = {best['step_mb']:.0f} MB at {best['triad_gb_s']:.1f} GB/s) "
             f"[{best['share_lo']:.0%}, {best['share_hi']:.0%}] (bar >= {BAR_SHARE_OF_FLOOR:.0%}): {outcome}"
         )
+    return lines
+
+
+def settings_effects(rows: pd.DataFrame) -> list[str]:
+    """Per model, what each GenAI setting case (``<weights>@<setting>``, ``--settings``) did to decode against the same
+    IR without it: base TPOT / setting TPOT with its bootstrap interval (> 1: faster), judged faster / slower / tie
+    within noise; fastest first."""
+    ok = rows[rows["status"] == "ok"] if "status" in rows else rows
+    lines = []
+    for model, part in ok.groupby("model", sort=False):
+        pool = analysis.pooled(part).set_index("label")
+        found = []
+        for label, case in pool.iterrows():
+            base = f"{case['runtime']} {str(case['weights']).split('@')[0]}"
+            if "@" not in str(case["weights"]) or base not in pool.index:
+                continue
+            gain = ratio_ci(pool.loc[base, "tpot_s_samples"], case["tpot_s_samples"])
+            if not (math.isfinite(gain.lo) and math.isfinite(gain.hi)):
+                continue
+            outcome = bar_verdict((gain.lo, gain.hi), 1.0, higher_is_better=True)
+            verdict = {"met": "faster", "missed": "slower"}.get(outcome, outcome)
+            found.append(
+                (
+                    gain.value,
+                    f"{model}: {label} decodes {gain.value:.2f}x [{gain.lo:.2f}, {gain.hi:.2f}] "
+                    f"the speed of {base}: {verdict}",
+                )
+            )
+        lines += [line for _, line in sorted(found, reverse=True)]
     return lines
 
 
