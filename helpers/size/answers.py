@@ -314,12 +314,8 @@ def gain_lines(
 ) -> list[str]:
     """What the cut (:func:`chunking_gain`) and the stop (:func:`stop_gain`) changed, per (model, format) of
     ``pairs`` and question set, in that order; only the ones measured."""
-    lines = [
-        gain(rows, model, fmt, asked)
-        for gain in (chunking_gain, stop_gain)
-        for model, fmt in pairs
-        for asked in question_sets
-    ]
+    gains = (chunking_gain, stop_gain)
+    lines = [gain(rows, model, fmt, asked) for gain in gains for model, fmt in pairs for asked in question_sets]
     return [line for line in lines if line]
 
 
