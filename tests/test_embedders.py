@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import random
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -223,3 +224,17 @@ def test_itrex_onnx_export_has_engine_layout():
     assert [o.name for o in model.graph.output] == ["last_hidden_state"]
     assert max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx")) == embedders.ITREX_ONNX_OPSET
     assert read_manifest(folder)["onnxruntime_max_abs_diff"] < 1e-3
+
+
+def test_itrex_probe_reads_the_isa_the_child_prints(monkeypatch):
+    registry = embedders.registry
+
+    def child(stdout: str):
+        return lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, stdout=stdout, stderr="")
+
+    for stdout, expected in (("a warning\n231\n", None), ("495\n", "avx512_core_fp16"), ("", "printed no oneDNN ISA")):
+        monkeypatch.setattr(registry.subprocess, "run", child(stdout))
+        registry._probe_itrex_engine_cached.cache_clear()
+        problem = registry._probe_itrex_engine()
+        assert problem is None if expected is None else expected in problem
+    registry._probe_itrex_engine_cached.cache_clear()

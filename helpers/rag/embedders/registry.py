@@ -285,7 +285,10 @@ def _probe_itrex_engine_cached(python: str) -> str | None:
     except subprocess.TimeoutExpired:
         return "importing intel_extension_for_transformers.neural_engine_py timed out in a child process"
     if result.returncode == 0:
-        return itrex_engine_isa_problem(int(result.stdout.split()[-1]))
+        words = result.stdout.split()
+        if not words or not words[-1].isdigit():
+            return f"the ITREX engine probe printed no oneDNN ISA (stdout: {result.stdout.strip()[-200:]!r})"
+        return itrex_engine_isa_problem(int(words[-1]))
     if result.returncode < 0:
         how = f"killed by {signal.Signals(-result.returncode).name}"
     else:
