@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import random
-import re
 import subprocess
 
 import numpy as np
@@ -162,16 +161,33 @@ def test_itrex_engine_isa_check_matches_the_engines_own_list(isa, refused_as):
         assert refused_as in problem and "avx512_core_bf16" in problem
 
 
-def test_itrex_probe_confirms_the_cpu_flag_rule_here():
-    """Where a flag rule refuses the engine on this CPU for its oneDNN ISA, the child-process probe (which asks the
-    engine's own oneDNN) names the same ISA."""
+@pytest.mark.parametrize(
+    ("flags", "isa"),
+    [
+        ("avx2 fma", 0x7),
+        ("avx2 avx_vnni", 0xF),
+        ("avx2 avx512f avx512bw", 0x27),
+        ("avx2 avx512f avx512_vnni", 0x67),
+        ("avx2 avx512f avx512_vnni avx512_bf16", 0xE7),  # e.g. AMD Zen 4
+        ("avx2 avx512f avx512_vnni avx512_bf16 avx512_fp16", 0x1EF),  # a Xeon whose AMX the hypervisor hides
+        ("avx2 avx512f avx512_vnni avx512_bf16 avx512_fp16 amx_bf16 amx_int8 amx_tile", 0xFEF),
+        ("avx2 avx512f avx512_vnni avx512_bf16 avx512_fp16 amx_bf16 amx_int8 amx_tile amx_fp16", 0x1FEF),
+    ],
+)
+def test_onednn_isa_predicted_from_recorded_flags(flags, isa):
+    cpu = CpuInfo.from_cpuinfo_text(f"processor\t: 0\nflags\t\t: {flags}\n", mem_bytes=2**33)
+    assert embedders.registry.predicted_onednn_isa(cpu) == isa
+
+
+def test_itrex_probe_agrees_with_the_isa_predicted_from_flags():
+    """The child-process probe (the engine's own oneDNN) and the flag prediction give the same verdict here."""
     if embedders.missing_packages("itrex-bge-engine"):
         pytest.skip("ITREX not installed")
-    by_flags = embedders.unavailable_reason("itrex-bge-engine") or ""
-    named = re.search(r"avx512_core_\w+", by_flags)
-    if not named:
-        pytest.skip("no flag rule refuses the engine's ISA on this CPU")
-    assert named.group(0) in (embedders.registry._probe_itrex_engine() or "")
+    cpu = embedders.registry._cpu()
+    if not cpu.avx512f:
+        pytest.skip("without avx512f the engine's import dies with SIGILL before any ISA check")
+    predicted = embedders.registry.itrex_engine_isa_problem(embedders.registry.predicted_onednn_isa(cpu))
+    assert embedders.registry._probe_itrex_engine() == predicted
 
 
 def test_itrex_refuses_cpu_without_avx512(monkeypatch):

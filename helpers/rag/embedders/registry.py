@@ -234,8 +234,9 @@ def check_packages(name: str) -> None:
         )
 
 
-def _cpu() -> Any:
-    return CpuInfo.from_host()
+@lru_cache(maxsize=1)
+def _cpu() -> CpuInfo:
+    return CpuInfo.from_host()  # read once: every embedder's check asks for it
 
 
 #: The oneDNN ISAs the ITREX engine accepts (``executor/include/isa.hpp``: any other value aborts the process with
@@ -273,6 +274,22 @@ def itrex_engine_isa_problem(isa: int) -> str | None:
     )
 
 
+def predicted_onednn_isa(cpu: CpuInfo) -> int:
+    """The ``dnnl_cpu_isa_t`` value oneDNN 3.x would detect from ``cpu``'s flags (the widest it can use), for
+    :func:`itrex_engine_isa_problem` on recorded cpuinfo; the probe asks the engine's own oneDNN instead."""
+    widest_first = (
+        (cpu.amx_fp16, 0x1FEF),
+        (cpu.has_amx, 0xFEF),
+        (cpu.avx512_fp16, 0x1EF),
+        (cpu.avx512_bf16, 0xE7),
+        (cpu.avx512_vnni, 0x67),
+        (cpu.avx512f, 0x27),
+        (cpu.avx_vnni, 0xF),
+        (cpu.avx2, 0x7),
+    )
+    return next((isa for has, isa in widest_first if has), 0x1)
+
+
 def _probe_itrex_engine() -> str | None:
     """Import the ITREX engine in a child process and run its ISA check there; None if it would run, else why not."""
     return _probe_itrex_engine_cached(sys.executable)
@@ -301,7 +318,7 @@ def unavailable_reason(name: str, probe: bool = False) -> str | None:
     """Why ``name`` cannot be built here (missing packages, CPU features), or None.
 
     ``probe=True`` also imports the ITREX engine in a child process and asks its oneDNN which ISA it detects (a few
-    seconds), the definitive check; the CPU-flag rules before it explain the known cases on recorded cpuinfo.
+    seconds), the definitive check; without it the same ISA check runs on the ISA predicted from the CPU flags.
     """
     spec = get_spec(name)
     missing = missing_packages(name)
@@ -311,18 +328,10 @@ def unavailable_reason(name: str, probe: bool = False) -> str | None:
     if name == "itrex-bge-engine":
         if not cpu.avx512f:
             return "CPU has no avx512f; the ITREX neural engine dies with SIGILL (Illegal instruction) without it"
-        if cpu.avx512_fp16 and not cpu.has_amx:
-            return (
-                "CPU has avx512_fp16 without AMX: oneDNN names its ISA avx512_core_fp16, which the ITREX neural engine "
-                "does not accept (it aborts: 'Only support device with Intel AVX-512!')"
-            )
-        if cpu.amx_fp16:
-            return (
-                "CPU has amx_fp16: oneDNN names its ISA avx512_core_amx_fp16, which the ITREX neural engine does not "
-                "accept (it aborts: 'Only support device with Intel AVX-512!')"
-            )
-        if probe:
-            return _probe_itrex_engine()
+        by_flags = itrex_engine_isa_problem(predicted_onednn_isa(cpu))
+        if by_flags or not probe:
+            return by_flags
+        return _probe_itrex_engine()
     if name == "ov-bf16" and not cpu.has_bf16:
         return f"CPU lacks {spec.cpu_requirement}; OpenVINO would silently compute in fp32"
     return None
