@@ -2,6 +2,7 @@ import pytest
 
 from helpers.core import runner
 from helpers.core.results import ResultsStore
+from helpers.core.settings import REPO_ROOT
 from helpers.sweep import grid
 
 
@@ -84,14 +85,15 @@ def test_unsupported_points_carry_a_reason_and_failures_are_recorded(tmp_path):
         return "fp4_e2m1 has no OpenVINO 2024.2 equivalent" if point.weight_dtype == "fp4_e2m1" else None
 
     def boom(point):
-        raise RuntimeError("out of memory")
+        raise RuntimeError(f"out of memory reading {REPO_ROOT / '.cache' / 'model.bin'}")
 
     rows = runner.run_sweep(points, store, boom, unsupported_reason=reason, progress=False)
     by_key = {r["key"]: r for r in rows}
     assert by_key[points[1].key]["status"] == "unsupported"
     assert "no OpenVINO" in by_key[points[1].key]["reason"]
     assert by_key["torch/fp32"]["status"] == "failed"
-    assert "out of memory" in by_key["torch/fp32"]["reason"]
+    assert by_key["torch/fp32"]["reason"] == "RuntimeError: out of memory reading .cache/model.bin"  # no machine path
+    assert str(REPO_ROOT) not in by_key["torch/fp32"]["traceback"]
 
 
 def _ray_evaluate(point):

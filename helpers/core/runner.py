@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from helpers.core.results import ResultsStore
+from helpers.core.settings import without_checkout_path
 
 #: ``evaluate(item) -> row fields``; ``unsupported_reason(item) -> reason or None``; ``reuse(row) -> keep it?``
 Evaluator = Callable[[Any], dict[str, Any]]
@@ -72,8 +73,8 @@ def evaluate_one(point: Any, evaluate: Evaluator, unsupported_reason: SupportChe
         return {
             **row,
             "status": "failed",
-            "reason": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc(limit=3),
+            "reason": without_checkout_path(f"{type(exc).__name__}: {exc}"),
+            "traceback": without_checkout_path(traceback.format_exc(limit=3)),
         }
     return {**row, **measured, "status": "ok", "point_seconds": round(time.perf_counter() - start, 2)}
 

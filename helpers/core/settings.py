@@ -187,3 +187,8 @@ def repo_relative(path: str | Path) -> str:
     """``path`` relative to the repository when it is inside it (as notebooks and the report print it), else as is."""
     path = Path(path)
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def without_checkout_path(text: str) -> str:
+    """``text`` (an error, a traceback) with this checkout's absolute path dropped: results rows name no machine."""
+    return text.replace(f"{REPO_ROOT}/", "")

@@ -241,7 +241,7 @@ def load_point(
     model, tokenizer = llm.load_openvino_llm(path, num_threads)
     bin_bytes = sum(f.stat().st_size for f in path.glob("*.bin"))
     facts = {
-        "ir_path": str(path),
+        "ir_path": settings.repo_relative(path),  # results rows name no machine
         "quantize_s": meta.get("seconds"),
         "model_bytes": bin_bytes,
         "weight_bytes": bin_bytes,
@@ -310,7 +310,7 @@ def evaluate_point(point: SweepPoint, num_threads: int, budget: EvalBudget) -> d
     row["peak_rss_mb"] = timing.peak_rss_mb()
     if point.backend == "openvino" and budget.genai:
         del model  # GenAI loads the same IR in its own process
-        row.update(genai_timings(facts["ir_path"], tokenizer, text, num_threads, budget))
+        row.update(genai_timings(str(settings.REPO_ROOT / facts["ir_path"]), tokenizer, text, num_threads, budget))
     row["num_threads"] = num_threads
     row["budget"] = asdict(budget)
     return row
