@@ -97,7 +97,7 @@ def test_settings_effects_compare_each_setting_with_the_same_ir_without_it() -> 
                           ("bf16", [0.049, 0.052, 0.048, 0.051])):
         rows.append({**base, "key": f"k/{setting}", "weights": f"int4-sym-g64@{setting}", "tpot_s_samples": tpot})
     rows.append({**base, "key": "k/orphan", "weights": "int4-sym-g128-all@kvf16"})  # its base was not measured
-    lines = sizes.settings_effects(pd.DataFrame(rows))
+    lines = sizes.settings_effects(sizes.size_table(pd.DataFrame(rows), {}))
     assert len(lines) == 3
     assert "int4-sym-g64@kvf16 decodes 1.25x" in lines[0] and lines[0].endswith(": faster")
     assert "@bf16" in lines[1] and lines[1].endswith("tie within noise")

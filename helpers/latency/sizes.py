@@ -64,21 +64,27 @@ def _settings(rows: pd.DataFrame, runtime: str) -> str:
     return "; ".join(found) if found else "not read back (rows measured before settings were recorded)"
 
 
-def _share_of_floor(step_mb: float, triad_gb_s: list[float], tpot_s: list[float]) -> Interval:
-    """floor / TPOT: median(bytes / triad samples) over median(TPOT samples), both sides resampled; NaN without a
+def _floor_ms_samples(step_mb: float, triad_gb_s: list[float]) -> list[float]:
+    """The floor each triad sample implies (MB / (GB/s) = ms/token); the floor is their median. Empty without a
     triad or the bytes."""
-    if not triad_gb_s or not math.isfinite(step_mb) or not tpot_s:
+    return [step_mb / gb_s for gb_s in triad_gb_s] if math.isfinite(step_mb) else []
+
+
+def _share_of_floor(floor_ms_samples: list[float], tpot_s: list[float]) -> Interval:
+    """floor / TPOT: median floor over median TPOT, both sides resampled; NaN without a floor."""
+    if not floor_ms_samples or not tpot_s:
         return Interval(math.nan, math.nan, math.nan)
-    floor_samples = [step_mb / gb_s for gb_s in triad_gb_s]  # MB / (GB/s) = ms
-    return ratio_ci(floor_samples, [t * 1e3 for t in tpot_s])
+    return ratio_ci(floor_ms_samples, [t * 1e3 for t in tpot_s])
 
 
 def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFrame:
     """One row per model and case: TPOT (ms/token) and TTFT (s) medians with intervals, the bytes a decode step
-    reads (MB), the floor (ms/token = bytes / the median triad of the model's sitting), the share of the floor
+    reads (MB), the floor (ms/token: the median over the triad samples of the model's sitting of bytes / triad;
+    ``triad_gb_s`` is their median), the share of the floor
     reached (floor / TPOT; its bootstrap interval resamples both the triad samples and the TPOT samples, since the
     bandwidth moves between and within sittings too), and decode speed vs llama.cpp on the same GGUF (llama.cpp
-    TPOT / this TPOT, bootstrap interval; > 1 is faster)."""
+    TPOT / this TPOT, bootstrap interval; > 1 is faster). ``tpot_s_samples`` keeps the pooled runs (for
+    :func:`settings_effects`)."""
     ok = rows[rows["status"] == "ok"] if "status" in rows else rows
     out: list[dict[str, Any]] = []
     for model, part in ok.groupby("model", sort=False):
@@ -92,9 +98,10 @@ def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFram
             tpot = analysis.interval(case["tpot_s_samples"])
             ttft = analysis.interval(case["ttft_s_samples"])
             step_mb = _decode_bytes(sel) / 1e6
-            floor_ms = step_mb / bw if bw == bw else math.nan  # MB / (GB/s) = ms
+            floors = _floor_ms_samples(step_mb, gb_s)
+            floor_ms = float(pd.Series(floors).median()) if floors else math.nan
             vs = ratio_ci(peer_tpot, case["tpot_s_samples"]) if len(peer_tpot) > 1 else None
-            share = _share_of_floor(step_mb, gb_s, case["tpot_s_samples"])
+            share = _share_of_floor(floors, case["tpot_s_samples"])
             out.append({
                 "model": model, "parameters": parameters(str(model)), "runtime": case["runtime"],
                 "weights": case["weights"], "n_runs": case["n_runs"],
@@ -104,7 +111,7 @@ def size_table(rows: pd.DataFrame, triad: dict[str, list[float]]) -> pd.DataFram
                 "share_of_floor": share.value, "share_lo": share.lo, "share_hi": share.hi,
                 "vs_llama": vs.value if vs else math.nan,
                 "vs_llama_lo": vs.lo if vs else math.nan, "vs_llama_hi": vs.hi if vs else math.nan,
-                "settings": _settings(sel, str(case["runtime"])),
+                "settings": _settings(sel, str(case["runtime"])), "tpot_s_samples": list(case["tpot_s_samples"]),
             })
     table = pd.DataFrame(out)
     return table.sort_values(["parameters", "tpot_ms"]).reset_index(drop=True) if not table.empty else table
@@ -142,20 +149,20 @@ def size_verdicts(table: pd.DataFrame) -> list[str]:
         outcome = bar_verdict((best["share_lo"], best["share_hi"]), BAR_SHARE_OF_FLOOR, higher_is_better=True)
         lines.append(
             f"{name}: {label} reaches {best['share_of_floor']:.0%} of its memory floor "
-            f"({best['floor_ms']:.1f} ms/token = {best['step_mb']:.0f} MB at {best['triad_gb_s']:.1f} GB/s) "
+            f"({best['floor_ms']:.1f} ms/token: {best['step_mb']:.0f} MB at a median triad of "
+            f"{best['triad_gb_s']:.1f} GB/s) "
             f"[{best['share_lo']:.0%}, {best['share_hi']:.0%}] (bar >= {BAR_SHARE_OF_FLOOR:.0%}): {outcome}"
         )
     return lines
 
 
-def settings_effects(rows: pd.DataFrame) -> list[str]:
-    """Per model, what each GenAI setting case (``<weights>@<setting>``, ``--settings``) did to decode against the same
-    IR without it: base TPOT / setting TPOT with its bootstrap interval (> 1: faster), judged faster / slower / tie
-    within noise; fastest first."""
-    ok = rows[rows["status"] == "ok"] if "status" in rows else rows
+def settings_effects(table: pd.DataFrame) -> list[str]:
+    """Per model of a :func:`size_table`, what each GenAI setting case (``<weights>@<setting>``, ``--settings``) did to
+    decode against the same IR without it: base TPOT / setting TPOT with its bootstrap interval (> 1: faster), judged
+    faster / slower / tie within noise; fastest first."""
     lines = []
-    for model, part in ok.groupby("model", sort=False):
-        pool = analysis.pooled(part).set_index("label")
+    for model, part in table.groupby("model", sort=False):
+        pool = part.set_index(part["runtime"] + " " + part["weights"])
         found = []
         for label, case in pool.iterrows():
             base = f"{case['runtime']} {str(case['weights']).split('@')[0]}"

@@ -211,7 +211,7 @@ def size_latency(path: Path) -> str:
         "triad bandwidth measured in the same sitting; vs_llama > 1: faster decode than llama.cpp on the same GGUF"
     )
     lines = [head, "", table.reindex(columns=cols).round(3).to_markdown(index=False), ""]
-    found = sizes.size_verdicts(table) + sizes.settings_effects(ok)
+    found = sizes.size_verdicts(table) + sizes.settings_effects(table)
     return "\n".join(lines + [f"- {line}" for line in found])
 
 
