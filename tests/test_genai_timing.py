@@ -69,6 +69,17 @@ def test_settings_read_back_are_said_in_one_phrase() -> None:
     split = {**found, "VALUE_CACHE_PRECISION": "f16", "DYNAMIC_QUANTIZATION_GROUP_SIZE": "0"}
     assert genai_timing.settings_label(split) == "f32 compute, KV cache K u8 / V f16, dyn. quant. group off, 2 threads"
     assert genai_timing.settings_label(None) == "settings not read back"
+    assert genai_timing.settings_label({**found, "ATTENTION_BACKEND": "SDPA"}).endswith("2 threads, attention SDPA")
+
+
+def test_the_attention_backend_goes_to_the_pipeline_and_is_read_back_as_given(stateful_ir: Path) -> None:
+    prompts = [f"To be or not to be, {i}" for i in range(3)]
+    result = genai_timing.run_genai(
+        stateful_ir, prompts, runtime="2026", new_tokens=4, warmup=1, iterations=2,
+        properties={"ATTENTION_BACKEND": "SDPA", "KV_CACHE_PRECISION": "f16"},
+    )
+    compiled = result["compiled_properties"]  # the CPU plugin's compile did not see the pipeline's own property
+    assert compiled["ATTENTION_BACKEND"] == "SDPA" and compiled["KV_CACHE_PRECISION"] == "f16"
 
 
 def test_a_gguf_file_has_no_ir_to_read_back(tmp_path: Path) -> None:

@@ -110,6 +110,9 @@ def test_genai_settings_are_parsed_from_the_weights_name_and_unknown_ones_refuse
     assert rt.genai_settings("int4-sym-g128-all@dq0+kvf16") == (
         "f32", {"DYNAMIC_QUANTIZATION_GROUP_SIZE": "0", "KV_CACHE_PRECISION": "f16"}
     )
+    assert rt.genai_settings("int4-sym-g128-all@sdpa+kvf16") == (
+        "f32", {"ATTENTION_BACKEND": "SDPA", "KV_CACHE_PRECISION": "f16"}
+    )
     with pytest.raises(ValueError, match="setting 'fast' is unknown: allowed values are bf16, dq0"):
         rt.genai_settings("int8@fast")
     settings = rl.cases(rounds=1, model="qwen2.5-coder-1.5b-instruct", settings=True)

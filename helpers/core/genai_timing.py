@@ -176,16 +176,22 @@ READ_BACK = (
 )
 
 
+#: Properties the pipeline reads itself and the CPU plugin does not know (left out of :func:`read_back`'s compile).
+PIPELINE_PROPERTIES = ("ATTENTION_BACKEND",)
+
+
 def read_back(model_dir: str, plugin: dict[str, str]) -> dict[str, str] | None:
     """The settings that matter, read back from a compile of the same IR with the same plugin properties
-    (``LLMPipeline`` does not expose its compiled model); None for a GGUF file."""
+    (``LLMPipeline`` does not expose its compiled model); None for a GGUF file. The pipeline's own properties
+    (:data:`PIPELINE_PROPERTIES`) are copied into the answer as given."""
     import openvino as ov
 
     xml = Path(model_dir) / "openvino_model.xml"
     if not xml.is_file():
         return None
-    compiled = ov.Core().compile_model(str(xml), "CPU", plugin)
-    found = {}
+    cpu_plugin = {k: v for k, v in plugin.items() if k not in PIPELINE_PROPERTIES}
+    compiled = ov.Core().compile_model(str(xml), "CPU", cpu_plugin)
+    found = {k: v for k, v in plugin.items() if k in PIPELINE_PROPERTIES}
     for name in READ_BACK:
         try:
             value = compiled.get_property(name)
@@ -204,9 +210,11 @@ def settings_label(found: dict[str, str] | None) -> str:
     if found.get("KEY_CACHE_PRECISION", kv) != kv or found.get("VALUE_CACHE_PRECISION", kv) != kv:
         kv = f"K {found['KEY_CACHE_PRECISION']} / V {found['VALUE_CACHE_PRECISION']}"
     group = found.get("DYNAMIC_QUANTIZATION_GROUP_SIZE", "?")
+    attention = f", attention {found['ATTENTION_BACKEND']}" if "ATTENTION_BACKEND" in found else ""
     return (
         f"{found.get('INFERENCE_PRECISION_HINT', '?')} compute, KV cache {kv}, "
         f"dyn. quant. group {'off' if group == '0' else group}, {found.get('INFERENCE_NUM_THREADS', '?')} threads"
+        f"{attention}"
     )
 
 

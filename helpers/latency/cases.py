@@ -86,9 +86,13 @@ SIZE_CASES: dict[str, tuple[str, ...]] = {
 }
 #: What might close the decode gap to llama.cpp at 1.5B (``--settings``): the same int4 g128-all IR with dynamic
 #: quantization of activations off or in groups of 128 (default 32), the KV cache in f16 (default u8), bf16 compute,
-#: and the two settings that each helped on the AVX-512 BF16 Xeon (dq128, kvf16) together.
+#: and the two settings that each helped on the AVX-512 BF16 Xeon (dq128, kvf16) together; and GenAI's stateful
+#: SDPA attention instead of its default paged attention (continuous batching, built for many sequences), alone and
+#: with the f16 KV cache.
 SETTINGS_CASES: dict[str, tuple[str, ...]] = {
-    "genai-2026": tuple(f"int4-sym-g128-all@{s}" for s in ("dq0", "dq128", "kvf16", "bf16", "dq128+kvf16")),
+    "genai-2026": tuple(
+        f"int4-sym-g128-all@{s}" for s in ("dq0", "dq128", "kvf16", "bf16", "dq128+kvf16", "sdpa", "sdpa+kvf16")
+    ),
 }
 #: NNCF plans of the OpenVINO weights names (``@<hint>`` after a name picks the inference precision, not the weights)
 OV_PLANS = {

@@ -144,12 +144,14 @@ def genai_runs(
     return runs
 
 
-#: Settings a weights name may carry after ``@`` (``+`` between several): the precision hint, or a CPU plugin property.
+#: Settings a weights name may carry after ``@`` (``+`` between several): the precision hint, a CPU plugin property,
+#: or the pipeline's attention backend.
 GENAI_SETTINGS = {
     "bf16": ("hint", "bf16"),
     "dq0": ("DYNAMIC_QUANTIZATION_GROUP_SIZE", "0"),  # dynamic quantization of activations off
     "dq128": ("DYNAMIC_QUANTIZATION_GROUP_SIZE", "128"),
     "kvf16": ("KV_CACHE_PRECISION", "f16"),
+    "sdpa": ("ATTENTION_BACKEND", "SDPA"),  # the stateful model's attention instead of GenAI's default paged attention
 }
 
 
