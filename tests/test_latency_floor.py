@@ -83,6 +83,14 @@ def test_size_table_floor_share_and_peer_ratio() -> None:
     lines = sizes.size_verdicts(table)
     assert "qwen2.5-coder-1.5b-instruct" in lines[0] and lines[0].endswith("missed")
     assert "of its memory floor" in lines[1]
+    assert "runs closer to its own floor" in lines[2] and "llama.cpp q4_k_m" in lines[2]  # 81 % vs 71 %, beyond noise
+
+
+def test_no_closer_case_line_when_the_int4_case_is_the_closest() -> None:
+    rows = _rows()
+    rows = rows[rows["runtime"] != "llama.cpp"]
+    lines = sizes.size_verdicts(sizes.size_table(rows, {"qwen2.5-coder-1.5b-instruct": [30.0, 31.0, 32.0]}))
+    assert len(lines) == 2 and "no llama.cpp case" in lines[0]
 
 
 def test_size_verdicts_on_no_rows_say_how_to_measure() -> None:
