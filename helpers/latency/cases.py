@@ -86,7 +86,8 @@ SIZE_CASES: dict[str, tuple[str, ...]] = {
 }
 #: What might close the decode gap to llama.cpp at 1.5B (``--settings``): the same int4 g128-all IR with dynamic
 #: quantization of activations off or in groups of 128 (default 32), the KV cache in f16 (default u8), bf16 compute,
-#: and the two settings that each helped on the AVX-512 BF16 Xeon (dq128, kvf16) together; and GenAI's stateful
+#: dq128 and kvf16 together (each looked faster in an early sitting on the AVX-512 BF16 Xeon; its one-sitting
+#: table calls both ties, so the results, not this list, say what helps); and GenAI's stateful
 #: SDPA attention instead of its default paged attention (continuous batching, built for many sequences), alone and
 #: with the f16 KV cache.
 SETTINGS_CASES: dict[str, tuple[str, ...]] = {
